@@ -1,0 +1,162 @@
+/* Checking and opening paths that came from outside the program. */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <kist/path.h>
+
+enum kist_path_problem kist_path_check_relative(const char *path, size_t len)
+{
+	size_t start = 0;
+
+	if (len == 0)
+		return KIST_PATH_EMPTY;
+	if (memchr(path, '\0', len))
+		return KIST_PATH_NUL;
+	if (path[0] == '/')
+		return KIST_PATH_ABSOLUTE;
+	if (path[0] == '~')
+		return KIST_PATH_HOME;
+	if (path[0] == '\\' ||
+	    (len >= 2 && path[1] == ':' &&
+	     ((path[0] >= 'A' && path[0] <= 'Z') || (path[0] >= 'a' && path[0] <= 'z'))))
+		return KIST_PATH_DRIVE;
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && (path[i] == '\n' || path[i] == '\r'))
+			return KIST_PATH_CONTROL;
+		if (i < len && path[i] != '/')
+			continue;
+		/* component path[start..i) */
+		if (i == start)
+			return KIST_PATH_EMPTY;
+		if (i - start == 1 && path[start] == '.')
+			return KIST_PATH_DOT;
+		if (i - start == 2 && path[start] == '.' && path[start + 1] == '.')
+			return KIST_PATH_DOTDOT;
+		start = i + 1;
+	}
+	return KIST_PATH_OK;
+}
+
+const char *kist_path_problem_str(enum kist_path_problem p)
+{
+	switch (p) {
+	case KIST_PATH_OK: return "ok";
+	case KIST_PATH_EMPTY: return "empty path or path component";
+	case KIST_PATH_ABSOLUTE: return "absolute path";
+	case KIST_PATH_DOTDOT: return "'..' would leave the directory";
+	case KIST_PATH_DOT: return "'.' component";
+	case KIST_PATH_HOME: return "'~' home directory reference";
+	case KIST_PATH_DRIVE: return "drive letter or UNC path";
+	case KIST_PATH_NUL: return "NUL byte in path";
+	case KIST_PATH_CONTROL: return "line break in path";
+	}
+	return "unknown problem";
+}
+
+int kist_path_open_beneath(int dirfd, const char *rel, int flags)
+{
+	char *copy, *p, *slash;
+	int fd, next, saved;
+
+	if (!rel[0]) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (rel[0] == '/') {
+		errno = EXDEV;
+		return -1;
+	}
+	copy = strdup(rel);
+	if (!copy)
+		return -1;
+	fd = dirfd;
+	for (p = copy; (slash = strchr(p, '/')); p = slash + 1) {
+		*slash = '\0';
+		if (strcmp(p, "..") == 0) {
+			errno = EXDEV;
+			goto fail;
+		}
+		if (!*p || strcmp(p, ".") == 0)
+			continue;
+		next = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0)
+			goto fail;
+		if (fd != dirfd)
+			close(fd);
+		fd = next;
+	}
+	if (strcmp(p, "..") == 0) {
+		errno = EXDEV;
+		goto fail;
+	}
+	next = openat(fd, *p ? p : ".", flags | O_NOFOLLOW | O_CLOEXEC);
+	saved = errno;
+	if (fd != dirfd)
+		close(fd);
+	free(copy);
+	errno = saved;
+	return next;
+fail:
+	saved = errno;
+	if (fd != dirfd)
+		close(fd);
+	free(copy);
+	errno = saved;
+	return -1;
+}
+
+char *kist_path_join(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *out;
+
+	while (la > 1 && a[la - 1] == '/')
+		la--;
+	if (lb == 0)
+		return strndup(a, la);
+	out = malloc(la + lb + 2);
+	if (!out)
+		return NULL;
+	memcpy(out, a, la);
+	if (la && a[la - 1] != '/')
+		out[la++] = '/';
+	memcpy(out + la, b, lb + 1);
+	return out;
+}
+
+int kist_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+	while (p < end) {
+		unsigned c = *p++;
+		int more;
+		unsigned min, cp;
+
+		if (c < 0x80)
+			continue;
+		if (c >= 0xc2 && c <= 0xdf)
+			more = 1, min = 0x80, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			more = 2, min = 0x800, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			more = 3, min = 0x10000, cp = c & 0x07;
+		else
+			return 0;
+		if (end - p < more)
+			return 0;
+		while (more--) {
+			if ((*p & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (*p++ & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+	}
+	return 1;
+}

@@ -1,0 +1,25 @@
+/* libkist: digital preservation toolkit. */
+#ifndef KIST_KIST_H
+#define KIST_KIST_H
+
+#include <kist/error.h>
+#include <kist/finding.h>
+#include <kist/digest.h>
+#include <kist/path.h>
+#include <kist/walk.h>
+#include <kist/pool.h>
+#include <kist/progress.h>
+#include <kist/pipeline.h>
+#include <kist/checklist.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The library's version, "0.1.0". */
+const char *kist_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

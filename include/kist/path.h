@@ -1,0 +1,42 @@
+/* Paths that come from outside (manifests, fetch.txt, archives, lists) are
+ * checked before use and opened beneath a directory, never through a symlink. */
+#ifndef KIST_PATH_H
+#define KIST_PATH_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum kist_path_problem {
+	KIST_PATH_OK = 0,
+	KIST_PATH_EMPTY,          /* "" or an empty component ("a//b") */
+	KIST_PATH_ABSOLUTE,       /* "/etc/passwd" */
+	KIST_PATH_DOTDOT,         /* a ".." component */
+	KIST_PATH_DOT,            /* a "." component ("./a", "a/./b") */
+	KIST_PATH_HOME,           /* "~user/..." */
+	KIST_PATH_DRIVE,          /* "C:..." or "\\server\..." */
+	KIST_PATH_NUL,            /* embedded NUL (given an explicit length) */
+	KIST_PATH_CONTROL         /* CR or LF in a name */
+};
+
+/* Checks a relative path with explicit length (so embedded NULs are caught). */
+enum kist_path_problem kist_path_check_relative(const char *path, size_t len);
+const char *kist_path_problem_str(enum kist_path_problem p);
+
+/* Opens rel beneath the directory dirfd, one component at a time with
+ * O_NOFOLLOW: a symlink anywhere on the way fails with ELOOP, ".." and
+ * absolute paths with EXDEV. flags are open(2) flags for the last component. */
+int kist_path_open_beneath(int dirfd, const char *rel, int flags);
+
+/* Joins a and b with one '/'; returns malloc'd string or NULL. */
+char *kist_path_join(const char *a, const char *b);
+
+/* Does the string hold only valid UTF-8? */
+int kist_utf8_valid(const char *s, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
