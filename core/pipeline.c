@@ -68,6 +68,7 @@ struct run {
 	struct slot *slots;
 	struct share *shares;
 	int stop;
+	struct kist_pipeline_stats stats;   /* under lock */
 	int nlanes;                  /* lane plan, the same for every shared file */
 	kist_algset lane_algs[KIST_ALG_COUNT];
 	unsigned lane_cost[KIST_ALG_COUNT];
@@ -214,6 +215,7 @@ static void help(struct share *s, struct lane *l)
 static void share_post(struct run *run, struct share *s)
 {
 	pthread_mutex_lock(&run->lock);
+	run->stats.shared_files++;
 	s->next = run->shares;
 	run->shares = s;
 	pthread_cond_broadcast(&run->work_cv);
@@ -441,6 +443,7 @@ static void worker_main(void *arg)
 			continue;
 		}
 		if (claim_lane(run, &s, &l)) {
+			run->stats.lanes_helped++;
 			pthread_mutex_unlock(&run->lock);
 			help(s, l);
 			pthread_mutex_lock(&run->lock);
@@ -539,6 +542,8 @@ int kist_pipeline_run(const struct kist_pipeline_options *o, const struct kist_h
 		pthread_mutex_unlock(&run.lock);
 		int stop = fn(ctx, &slot->r);
 		pthread_mutex_lock(&run.lock);
+		run.stats.files++;
+		run.stats.bytes += slot->r.bytes;
 		slot->done = 0;
 		run.emitted++;
 		if (stop)
@@ -553,6 +558,8 @@ int kist_pipeline_run(const struct kist_pipeline_options *o, const struct kist_h
 	pthread_mutex_unlock(&run.lock);
 out:
 	kist_pool_free(pool);
+	if (o->stats)
+		*o->stats = run.stats;
 	if (workers)
 		for (unsigned i = 0; i < jobs; i++)
 			worker_free(&workers[i]);

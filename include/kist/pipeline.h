@@ -66,6 +66,13 @@ struct kist_pipeline_options {
 	const struct kist_consumer *consumer;
 	struct kist_progress *progress;
 	volatile int *cancel;         /* set nonzero to stop early */
+	struct kist_pipeline_stats *stats;  /* filled in when not NULL */
+};
+
+struct kist_pipeline_stats {
+	uint64_t files, bytes;
+	uint64_t shared_files;        /* files whose digests were split into lanes */
+	uint64_t lanes_helped;        /* lanes an idle worker took over */
 };
 
 void kist_pipeline_options_init(struct kist_pipeline_options *o);

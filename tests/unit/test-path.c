@@ -1,1 +1,121 @@
-int main(void){return 0;}
+/* Safe path checks and opening beneath a directory. */
+#include "unit.h"
+
+#define CHECK(s, want) assert_int_equal(kist_path_check_relative(s, strlen(s)), want)
+
+static void test_check_relative(void **state)
+{
+	(void)state;
+	CHECK("data/a.txt", KIST_PATH_OK);
+	CHECK("data/..a/b..", KIST_PATH_OK);
+	CHECK("data/caf\xc3\xa9 100%.txt", KIST_PATH_OK);
+	CHECK("", KIST_PATH_EMPTY);
+	CHECK("data//a", KIST_PATH_EMPTY);
+	CHECK("data/", KIST_PATH_EMPTY);
+	CHECK("/etc/passwd", KIST_PATH_ABSOLUTE);
+	CHECK("../x", KIST_PATH_DOTDOT);
+	CHECK("data/../../x", KIST_PATH_DOTDOT);
+	CHECK("data/..", KIST_PATH_DOTDOT);
+	CHECK("./data/a", KIST_PATH_DOT);
+	CHECK("~root/x", KIST_PATH_HOME);
+	CHECK("C:/Windows", KIST_PATH_DRIVE);
+	CHECK("c:x", KIST_PATH_DRIVE);
+	CHECK("\\\\server\\share", KIST_PATH_DRIVE);
+	CHECK("data/a\nb", KIST_PATH_CONTROL);
+	assert_int_equal(kist_path_check_relative("data/a\0b", 8), KIST_PATH_NUL);
+	assert_string_equal(kist_path_problem_str(KIST_PATH_DOTDOT), "'..' would leave the directory");
+}
+
+static void test_open_beneath(void **state)
+{
+	char *dir = unit_tmpdir(), *outside = unit_tmpdir(), *link = NULL;
+	int root, fd;
+	char buf[8] = { 0 };
+
+	(void)state;
+	unit_mkdir(dir, "data");
+	unit_mkdir(dir, "data/sub");
+	unit_write(dir, "data/sub/file", "inside", 6);
+	unit_write(outside, "secret", "secret", 6);
+	assert_true(asprintf(&link, "%s/data/escape", dir) > 0);
+	assert_int_equal(symlink(outside, link), 0);
+	free(link);
+	assert_true(asprintf(&link, "%s/data/filelink", dir) > 0);
+	assert_int_equal(symlink("sub/file", link), 0);
+	free(link);
+
+	root = open(dir, O_RDONLY | O_DIRECTORY);
+	assert_true(root >= 0);
+	fd = kist_path_open_beneath(root, "data/sub/file", O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, buf, 6), 6);
+	assert_string_equal(buf, "inside");
+	close(fd);
+
+	/* a directory symlink pointing out of the tree is never crossed */
+	errno = 0;
+	assert_int_equal(kist_path_open_beneath(root, "data/escape/secret", O_RDONLY), -1);
+	assert_true(errno == ELOOP || errno == ENOTDIR);
+	/* nor is a symlink as the last component, even one pointing inside */
+	errno = 0;
+	assert_int_equal(kist_path_open_beneath(root, "data/filelink", O_RDONLY), -1);
+	assert_int_equal(errno, ELOOP);
+	errno = 0;
+	assert_int_equal(kist_path_open_beneath(root, "data/../data/sub/file", O_RDONLY), -1);
+	assert_int_equal(errno, EXDEV);
+	errno = 0;
+	assert_int_equal(kist_path_open_beneath(root, "/etc/passwd", O_RDONLY), -1);
+	assert_int_equal(errno, EXDEV);
+	errno = 0;
+	assert_int_equal(kist_path_open_beneath(root, "data/none", O_RDONLY), -1);
+	assert_int_equal(errno, ENOENT);
+	close(root);
+	unit_rmtree(dir);
+	unit_rmtree(outside);
+	free(dir);
+	free(outside);
+}
+
+static void test_join(void **state)
+{
+	char *s;
+
+	(void)state;
+	s = kist_path_join("a", "b");
+	assert_string_equal(s, "a/b");
+	free(s);
+	s = kist_path_join("a//", "b");
+	assert_string_equal(s, "a/b");
+	free(s);
+	s = kist_path_join("/", "b");
+	assert_string_equal(s, "/b");
+	free(s);
+	s = kist_path_join("a", "");
+	assert_string_equal(s, "a");
+	free(s);
+}
+
+static void test_utf8(void **state)
+{
+	(void)state;
+	assert_true(kist_utf8_valid("plain", 5));
+	assert_true(kist_utf8_valid("caf\xc3\xa9", 5));
+	assert_true(kist_utf8_valid("\xe6\x97\xa5\xe6\x9c\xac", 6));
+	assert_true(kist_utf8_valid("\xf0\x9f\x93\x9a", 4));
+	assert_false(kist_utf8_valid("caf\xe9", 4));          /* Latin-1 */
+	assert_false(kist_utf8_valid("\xc0\xaf", 2));         /* overlong '/' */
+	assert_false(kist_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+	assert_false(kist_utf8_valid("\xe6\x97", 2));         /* truncated */
+	assert_false(kist_utf8_valid("\xf4\x90\x80\x80", 4)); /* above U+10FFFF */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_check_relative),
+		cmocka_unit_test(test_open_beneath),
+		cmocka_unit_test(test_join),
+		cmocka_unit_test(test_utf8),
+	};
+	return UNIT_RUN(tests);
+}
