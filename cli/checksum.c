@@ -54,6 +54,10 @@ static int needs_gnu_escape(const char *s)
 
 static void print_gnu_name(const char *s)
 {
+	if (!needs_gnu_escape(s)) {
+		fputs(s, stdout);
+		return;
+	}
 	for (; *s; s++) {
 		if (*s == '\\')
 			fputs("\\\\", stdout);

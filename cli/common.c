@@ -96,26 +96,27 @@ int cli_check_format(unsigned allowed)
 
 void cli_print_escaped(FILE *out, const char *s)
 {
-	size_t len = strlen(s);
+	size_t left = strlen(s);
 
-	if (kist_utf8_valid(s, len) && !strpbrk(s, "\n\r\t\\\x1b")) {
-		fputs(s, out);
-		return;
-	}
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '\n')
+	while (left) {
+		size_t n = kist_utf8_char(s, left);
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '\n')
 			fputs("\\n", out);
-		else if (*p == '\r')
+		else if (c == '\r')
 			fputs("\\r", out);
-		else if (*p == '\t')
+		else if (c == '\t')
 			fputs("\\t", out);
-		else if (*p == '\\')
+		else if (c == '\\')
 			fputs("\\\\", out);
-		else if (*p < 0x20 || *p == 0x7f || (*p >= 0x80 && !kist_utf8_valid((const char *)p, 1) &&
-						     !kist_utf8_valid((const char *)p, strnlen((const char *)p, 4))))
-			fprintf(out, "\\x%02x", *p);
+		else if (n == 0 || c < 0x20 || c == 0x7f)
+			fprintf(out, "\\x%02x", c);
 		else
-			fputc(*p, out);
+			fwrite(s, 1, n, out);
+		n = n ? n : 1;
+		s += n;
+		left -= n;
 	}
 }
 
@@ -151,36 +152,30 @@ int cli_exit_code(const struct kist_findings *fs)
 
 void cli_json_string(FILE *out, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	size_t left = strlen(s);
 
 	fputc('"', out);
-	while (*p) {
-		size_t run = 1;
+	while (left) {
+		size_t n = kist_utf8_char(s, left);
+		unsigned char c = (unsigned char)*s;
 
-		if (*p >= 0x80) {
-			/* copy a valid UTF-8 sequence; replace an invalid byte with U+FFFD */
-			run = (*p >= 0xf0) ? 4 : (*p >= 0xe0) ? 3 : 2;
-			if (strnlen((const char *)p, run) == run && kist_utf8_valid((const char *)p, run)) {
-				fwrite(p, 1, run, out);
-			} else {
-				fputs("\\ufffd", out);
-				run = 1;
-			}
-		} else if (*p == '"' || *p == '\\') {
-			fputc('\\', out);
-			fputc(*p, out);
-		} else if (*p == '\n') {
+		if (n == 0)
+			fputs("\\ufffd", out);   /* not UTF-8: callers add the raw bytes */
+		else if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c == '\n')
 			fputs("\\n", out);
-		} else if (*p == '\r') {
+		else if (c == '\r')
 			fputs("\\r", out);
-		} else if (*p == '\t') {
+		else if (c == '\t')
 			fputs("\\t", out);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			fprintf(out, "\\u%04x", *p);
-		} else {
-			fputc(*p, out);
-		}
-		p += run;
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(out, "\\u%04x", c);
+		else
+			fwrite(s, 1, n, out);
+		n = n ? n : 1;
+		s += n;
+		left -= n;
 	}
 	fputc('"', out);
 }

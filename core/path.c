@@ -129,34 +129,46 @@ char *kist_path_join(const char *a, const char *b)
 	return out;
 }
 
+size_t kist_utf8_char(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned c, min, cp;
+	size_t more;
+
+	if (len == 0)
+		return 0;
+	c = p[0];
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		more = 1, min = 0x80, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		more = 2, min = 0x800, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		more = 3, min = 0x10000, cp = c & 0x07;
+	else
+		return 0;
+	if (len <= more)
+		return 0;
+	for (size_t i = 1; i <= more; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return more + 1;
+}
+
 int kist_utf8_valid(const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	while (len) {
+		size_t n = kist_utf8_char(s, len);
 
-	while (p < end) {
-		unsigned c = *p++;
-		int more;
-		unsigned min, cp;
-
-		if (c < 0x80)
-			continue;
-		if (c >= 0xc2 && c <= 0xdf)
-			more = 1, min = 0x80, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			more = 2, min = 0x800, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			more = 3, min = 0x10000, cp = c & 0x07;
-		else
+		if (!n)
 			return 0;
-		if (end - p < more)
-			return 0;
-		while (more--) {
-			if ((*p & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (*p++ & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
+		s += n;
+		len -= n;
 	}
 	return 1;
 }

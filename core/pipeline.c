@@ -27,6 +27,7 @@
 #define DEFAULT_BLOCK (1u << 20)
 #define RING 8                    /* blocks in flight for a shared file */
 #define WINDOW_PER_JOB 64         /* results that may wait for delivery, per worker */
+#define DELIVER_BATCH 32          /* wake the deliverer for this many ready results */
 
 enum lane_owner { LANE_FREE, LANE_READER_BUSY, LANE_HELPER, LANE_RELEASED };
 
@@ -65,6 +66,7 @@ struct run {
 	pthread_cond_t work_cv;      /* for workers: item freed, share posted, item done */
 	pthread_cond_t main_cv;      /* for the delivering thread: a slot is done */
 	size_t next_item, emitted, window, in_progress;
+	unsigned idle;               /* workers waiting on work_cv */
 	struct slot *slots;
 	struct share *shares;
 	int stop;
@@ -162,17 +164,21 @@ static void feed_consumer(const struct kist_pipeline_options *o, struct kist_has
 	r->bytes += len;
 }
 
-/* Reads fd to the end, digesting on this thread. */
-static void hash_plain(struct worker *w, int fd, struct kist_hash_result *r)
+/* Reads fd to the end, digesting on this thread. A file that fits one
+ * block is read with one call: reading on to see end-of-file would cost a
+ * system call per file, and the fstat after reading catches growth. */
+static void hash_plain(struct worker *w, int fd, uint64_t size, struct kist_hash_result *r)
 {
 	const struct kist_pipeline_options *o = w->run->o;
+	size_t want = size > 0 && size < w->run->block ? (size_t)size : w->run->block;
 	ssize_t n;
 
-	while ((n = read_block(fd, w->buf, w->run->block)) > 0) {
+	while ((n = read_block(fd, w->buf, want)) > 0) {
 		digests_update(w->digests, o->algs, w->buf, (size_t)n);
 		feed_consumer(o, r, w->buf, (size_t)n);
-		if ((size_t)n < w->run->block || cancelled(w->run))
+		if ((size_t)n < want || r->bytes == size || cancelled(w->run))
 			break;
+		want = w->run->block;
 	}
 	if (n < 0)
 		fail(r, "file.unreadable", errno, "read error");
@@ -243,7 +249,7 @@ static void hash_shared(struct worker *w, int fd, struct kist_hash_result *r)
 
 	for (int i = 0; i < RING; i++)
 		if (!w->ring[i] && !(w->ring[i] = malloc(run->block))) {
-			hash_plain(w, fd, r);
+			hash_plain(w, fd, UINT64_MAX, r);
 			return;
 		}
 	pthread_mutex_init(&s.lock, NULL);
@@ -377,9 +383,10 @@ static void hash_item(struct worker *w, size_t index, struct kist_hash_result *r
 								       : "not a regular file");
 		goto out;
 	}
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	/* O_NONBLOCK does not affect reads of a regular file: leave it. */
 #ifdef HAVE_POSIX_FADVISE
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if ((uint64_t)before.st_size > run->block)
+		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
 	if (digests_ready(w->digests, o->algs) < 0) {
 		fail(r, "digest.unavailable", 0, "cannot start a digest (OpenSSL)");
@@ -392,7 +399,7 @@ static void hash_item(struct worker *w, size_t index, struct kist_hash_result *r
 	if (run->nlanes > 1 && (uint64_t)before.st_size >= run->share_threshold)
 		hash_shared(w, fd, r);
 	else
-		hash_plain(w, fd, r);
+		hash_plain(w, fd, (uint64_t)before.st_size, r);
 
 	if (!r->fail_code && digests_end(w->digests, o->algs, r) < 0)
 		fail(r, "digest.unavailable", 0, "cannot finish a digest (OpenSSL)");
@@ -413,6 +420,22 @@ out:
 }
 
 /* --- workers and delivery ---------------------------------------------------- */
+
+/* Is a batch of results ready for delivery, counting from the next one to
+ * deliver, now that item i is done? Waking the deliverer once per file costs
+ * more than hashing a small file. run->lock held. */
+static int batch_ready(const struct run *run, size_t i)
+{
+	size_t want = run->n - run->emitted < DELIVER_BATCH ? run->n - run->emitted : DELIVER_BATCH;
+	size_t k;
+
+	if (i < run->emitted || i >= run->emitted + want)
+		return 0;
+	for (k = 0; k < want; k++)
+		if (!run->slots[(run->emitted + k) % run->window].done)
+			return 0;
+	return 1;
+}
 
 static void worker_main(void *arg)
 {
@@ -438,8 +461,12 @@ static void worker_main(void *arg)
 			pthread_mutex_lock(&run->lock);
 			slot->done = 1;
 			run->in_progress--;
-			pthread_cond_signal(&run->main_cv);
-			pthread_cond_broadcast(&run->work_cv);
+			/* Wake only whoever waits on this: the deliverer for a
+			 * batch of ready results; idle workers for the last item. */
+			if (batch_ready(run, i))
+				pthread_cond_signal(&run->main_cv);
+			if (run->idle)
+				pthread_cond_broadcast(&run->work_cv);
 			continue;
 		}
 		if (claim_lane(run, &s, &l)) {
@@ -451,8 +478,11 @@ static void worker_main(void *arg)
 		}
 		if (run->next_item >= run->n && run->in_progress == 0)
 			break;
+		run->idle++;
 		pthread_cond_wait(&run->work_cv, &run->lock);
+		run->idle--;
 	}
+	pthread_cond_signal(&run->main_cv);   /* a cancelled run ends the deliverer's wait */
 	pthread_mutex_unlock(&run->lock);
 }
 
@@ -536,7 +566,8 @@ int kist_pipeline_run(const struct kist_pipeline_options *o, const struct kist_h
 		struct slot *slot = &run.slots[run.emitted % run.window];
 
 		if (!slot->done) {
-			pthread_cond_wait(&run.main_cv, &run.lock);
+			if (!batch_ready(&run, run.emitted))
+				pthread_cond_wait(&run.main_cv, &run.lock);
 			continue;
 		}
 		pthread_mutex_unlock(&run.lock);
@@ -548,7 +579,8 @@ int kist_pipeline_run(const struct kist_pipeline_options *o, const struct kist_h
 		run.emitted++;
 		if (stop)
 			run.stop = 1;
-		pthread_cond_broadcast(&run.work_cv);
+		if (run.idle)
+			pthread_cond_broadcast(&run.work_cv);
 	}
 	if (run.emitted < n) {
 		run.stop = 1;

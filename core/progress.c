@@ -107,9 +107,12 @@ void kist_progress_format(const struct kist_progress *p, double elapsed, char *b
 
 		snprintf(eta, sizeof(eta), "  ETA %lu:%02lu:%02lu", s / 3600, s / 60 % 60, s % 60);
 	}
-	if (p->total_files)
+	if (p->total_files && p->total_bytes)
 		snprintf(buf, len, "%llu/%llu files  %s/%s  %s/s%s", (unsigned long long)files,
 			 (unsigned long long)p->total_files, done, total, rate, eta);
+	else if (p->total_files)
+		snprintf(buf, len, "%llu/%llu files  %s  %s/s", (unsigned long long)files,
+			 (unsigned long long)p->total_files, done, rate);
 	else
 		snprintf(buf, len, "%llu files  %s  %s/s", (unsigned long long)files, done, rate);
 }

@@ -33,6 +33,9 @@ int kist_path_open_beneath(int dirfd, const char *rel, int flags);
 /* Joins a and b with one '/'; returns malloc'd string or NULL. */
 char *kist_path_join(const char *a, const char *b);
 
+/* Length of the valid UTF-8 character at s (1 to 4), or 0 if the bytes
+ * there are not one (or len is 0). */
+size_t kist_utf8_char(const char *s, size_t len);
 /* Does the string hold only valid UTF-8? */
 int kist_utf8_valid(const char *s, size_t len);
 
