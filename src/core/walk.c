@@ -131,7 +131,8 @@ static int read_names(int fd, char ***names_out, size_t *count_out)
 	if (errno)
 		goto fail;
 	closedir(d);
-	qsort(names, count, sizeof(*names), cmp_names);
+	if (count > 1)
+		qsort(names, count, sizeof(*names), cmp_names);
 	*names_out = names;
 	*count_out = count;
 	return 0;
@@ -231,6 +232,11 @@ static int visit(struct walker *w, int dirfd, const char *name, const struct sta
 		if (!w->opt->follow_symlinks) {
 			kist_findings_add(w->findings, KIST_SEV_WARNING, "walk.symlink", w->path,
 					  "symbolic link not followed");
+			return 0;
+		}
+		if (fstatat(dirfd, name, &target, 0) < 0 && errno == ELOOP) {
+			kist_findings_add(w->findings, KIST_SEV_WARNING, "walk.symlink-loop", w->path,
+					  "symbolic links loop without reaching a file; not followed");
 			return 0;
 		}
 		if (fstatat(dirfd, name, &target, 0) < 0) {

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <kist/path.h>
@@ -84,8 +85,15 @@ int kist_path_open_beneath(int dirfd, const char *rel, int flags)
 		if (!*p || strcmp(p, ".") == 0)
 			continue;
 		next = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (next < 0)
+		if (next < 0) {
+			struct stat st;
+
+			/* Linux says ENOTDIR for a symlink met with O_DIRECTORY. */
+			if (errno == ENOTDIR && fstatat(fd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISLNK(st.st_mode))
+				errno = ELOOP;
 			goto fail;
+		}
 		if (fd != dirfd)
 			close(fd);
 		fd = next;

@@ -46,10 +46,11 @@ struct gen {
 	struct kist_findings *findings;
 };
 
-/* coreutils: a name holding '\' or a newline is escaped and its line starts with '\'. */
+/* coreutils (9.1 as Debian ships it): a name holding '\', a newline or a
+ * carriage return is escaped, and its line starts with '\'. */
 static int needs_gnu_escape(const char *s)
 {
-	return strpbrk(s, "\\\n") != NULL;
+	return strpbrk(s, "\\\n\r") != NULL;
 }
 
 static void print_gnu_name(const char *s)
@@ -63,6 +64,8 @@ static void print_gnu_name(const char *s)
 			fputs("\\\\", stdout);
 		else if (*s == '\n')
 			fputs("\\n", stdout);
+		else if (*s == '\r')
+			fputs("\\r", stdout);
 		else
 			putchar(*s);
 	}
@@ -103,21 +106,27 @@ static void print_result_bagit(const struct gen *g, const struct kist_hash_resul
 	free(name);
 }
 
+/* "path":"..." and, for a name that is not UTF-8, its exact bytes in hex. */
+static void print_json_path(const char *path)
+{
+	size_t len = strlen(path);
+	char *bytes;
+
+	fputs("\"path\":", stdout);
+	cli_json_string(stdout, path);
+	if (kist_utf8_valid(path, len) || !(bytes = malloc(2 * len + 1)))
+		return;
+	kist_hex((const unsigned char *)path, len, bytes);
+	printf(",\"path_bytes\":\"%s\"", bytes);
+	free(bytes);
+}
+
 static void print_result_json(const struct gen *g, const struct kist_hash_result *r)
 {
 	char hex[KIST_DIGEST_HEX_MAX];
 
-	fputs(g->count ? ",\n  {\"path\":" : "\n  {\"path\":", stdout);
-	cli_json_string(stdout, r->path);
-	if (!kist_utf8_valid(r->path, strlen(r->path))) {
-		/* the exact bytes, since the name is not text */
-		char *bytes = malloc(2 * strlen(r->path) + 1);
-		if (bytes) {
-			kist_hex((const unsigned char *)r->path, strlen(r->path), bytes);
-			printf(",\"path_bytes\":\"%s\"", bytes);
-			free(bytes);
-		}
-	}
+	fputs(g->count ? ",\n  {" : "\n  {", stdout);
+	print_json_path(r->path);
 	printf(",\"size\":%llu", (unsigned long long)r->bytes);
 	for (int a = 0; a < KIST_ALG_COUNT; a++) {
 		if (!(g->algs & KIST_ALG_BIT(a)))
@@ -285,8 +294,8 @@ static void print_verify_line(const char *path, const char *status)
 static void print_verify_json(struct verify *v, const char *path, const char *status,
 			      const char *alg)
 {
-	fputs(v->json_count++ ? ",\n  {\"path\":" : "\n  {\"path\":", stdout);
-	cli_json_string(stdout, path);
+	fputs(v->json_count++ ? ",\n  {" : "\n  {", stdout);
+	print_json_path(path);
 	printf(",\"status\":\"%s\"", status);
 	if (alg)
 		printf(",\"algorithm\":\"%s\"", alg);
