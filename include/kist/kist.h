@@ -11,6 +11,7 @@
 #include <kist/progress.h>
 #include <kist/pipeline.h>
 #include <kist/checklist.h>
+#include <kist/bag.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -98,7 +98,8 @@ static void print_result_gnu(const struct gen *g, const struct kist_hash_result 
 static void print_result_bagit(const struct gen *g, const struct kist_hash_result *r)
 {
 	char hex[KIST_DIGEST_HEX_MAX];
-	char *name = kist_bagit_percent_encode(r->path);
+	/* "./data/x" from "kist checksum ." is "data/x" in a manifest */
+	char *name = kist_bagit_percent_encode(strncmp(r->path, "./", 2) == 0 ? r->path + 2 : r->path);
 	int a = __builtin_ctz(g->algs);
 
 	kist_hex(r->digest[a], kist_alg_size(a), hex);
@@ -247,7 +248,7 @@ static int generate(kist_algset algs, int follow, char **paths, int npaths,
 	kist_pipeline_options_init(&po);
 	po.algs = algs;
 	po.jobs = cli.jobs;
-	po.progress = progress = cli_progress_start(list.count, list.bytes);
+	po.progress = progress = cli_progress_start(list.count, list.bytes, 1);
 	kist_error_clear(&err);
 	if (kist_pipeline_run(&po, items, list.count, on_generated, &g, &err) != KIST_OK) {
 		cli_message("error", "%s", err.message);
@@ -450,7 +451,7 @@ static int verify(const char *listname, int alg_hint, struct kist_findings *find
 	po.jobs = cli.jobs;
 	po.dirfd = dirfd;
 	po.beneath = kind == KIST_LIST_BAGIT;
-	po.progress = cli_progress_start(nitems, 0);
+	po.progress = cli_progress_start(nitems, 0, !cli.quiet);
 	kist_error_clear(&err);
 	if (kist_pipeline_run(&po, items, nitems, on_verified, &v, &err) != KIST_OK) {
 		cli_message("error", "%s", err.message);

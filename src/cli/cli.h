@@ -63,7 +63,7 @@ void cli_csv_field(FILE *out, const char *s);
 void cli_print_escaped(FILE *out, const char *s);
 
 /* Progress on stderr when it is a terminal and not disabled. */
-struct kist_progress *cli_progress_start(uint64_t files, uint64_t bytes);
+struct kist_progress *cli_progress_start(uint64_t files, uint64_t bytes, int results_on_stdout);
 void cli_progress_stop(struct kist_progress *p);
 
 /* Flushes stdout; on a write error reports it and returns EXIT_CANNOT. */
@@ -79,5 +79,16 @@ struct cli_command {
 
 int cmd_checksum(int argc, char **argv);
 void usage_checksum(FILE *out);
+int cmd_bag(int argc, char **argv);
+void usage_bag(FILE *out);
+void cli_bag_subcommands(FILE *out);   /* "bag create" ... one a line */
+int cmd_bag_create(int argc, char **argv);
+void usage_bag_create(FILE *out);
+int cmd_bag_validate(int argc, char **argv);
+void usage_bag_validate(FILE *out);
+int cmd_bag_update(int argc, char **argv);
+void usage_bag_update(FILE *out);
+int cmd_bag_info(int argc, char **argv);
+void usage_bag_info(FILE *out);
 
 #endif

@@ -228,12 +228,16 @@ static void progress_line(void *ctx, const char *line, int final)
 	fflush(stderr);
 }
 
-struct kist_progress *cli_progress_start(uint64_t files, uint64_t bytes)
+struct kist_progress *cli_progress_start(uint64_t files, uint64_t bytes, int results_on_stdout)
 {
 	struct kist_progress *p;
 	const char *force = getenv("KIST_PROGRESS_DELAY_MS");   /* tests */
 
 	if (cli.no_progress || cli.quiet || !isatty(STDERR_FILENO))
+		return NULL;
+	/* Results streaming to the same terminal would be cut by the line's
+	 * erasing; progress is for output that goes elsewhere. */
+	if (results_on_stdout && isatty(STDOUT_FILENO))
 		return NULL;
 	if (!(p = kist_progress_new()))
 		return NULL;

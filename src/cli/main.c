@@ -9,6 +9,7 @@
 #include "cli.h"
 
 static const struct cli_command commands[] = {
+	{ "bag", "create, validate, update and inspect BagIt bags", cmd_bag, usage_bag },
 	{ "checksum", "compute or verify checksums, each file read once", cmd_checksum, usage_checksum },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -59,13 +60,20 @@ static int help(int argc, char **argv)
 		return EXIT_OK_;
 	}
 	if (strcmp(argv[1], "--commands") == 0) {
+		/* every command and subcommand, for scripts and the -h test */
 		for (size_t i = 0; i < NCOMMANDS; i++)
 			printf("%s\n", commands[i].name);
+		cli_bag_subcommands(stdout);
 		return EXIT_OK_;
 	}
 	if (!(c = find_command(argv[1]))) {
 		cli_usage_error("no command '%s' (try kist help)", argv[1]);
 		return EXIT_USAGE;
+	}
+	if (argc > 2 && c->run == cmd_bag) {   /* kist help bag create */
+		char *sub[] = { argv[1], argv[2], (char *)"-h", NULL };
+
+		return cmd_bag(3, sub);
 	}
 	c->usage(stdout);
 	return EXIT_OK_;
@@ -116,5 +124,8 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	cli_command = c->name;
+	static char prog[32];
+	snprintf(prog, sizeof(prog), "kist %s", c->name);
+	argv[0] = prog;   /* getopt names the command in its messages */
 	return cli_finish_output(c->run(argc, argv));
 }

@@ -12,6 +12,8 @@ if [ -z "${KIST_SRCDIR:-}" ]; then
 	KIST_SRCDIR=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 fi
 : "${KIST:=$KIST_SRCDIR/kist}"
+# tests cd into their own directory
+case $KIST in /*) ;; *) KIST=$PWD/$KIST ;; esac
 export KIST KIST_SRCDIR
 
 # Deterministic messages and byte-order sorting; no progress forcing from the
@@ -67,19 +69,20 @@ kin() {
 }
 
 show_run() {
-	{
-		echo "-- exit status: $status"
-		echo "-- stdout:"
-		printf '%s\n' "$output"
-		echo "-- stderr:"
-		printf '%s\n' "${stderr-}"
-		echo "--"
-	} >&2
+	echo "-- exit status: $status"
+	echo "-- stdout:"
+	printf '%s\n' "$output"
+	echo "-- stderr:"
+	printf '%s\n' "${stderr-}"
+	echo "--"
 }
 
 flunk() {
-	printf '%s\n' "$@" >&2
-	show_run
+	# a raw CR would garble the report: shown as <CR>
+	{
+		printf '%s\n' "$@"
+		show_run
+	} | sed 's/\r/<CR>/g' >&2
 	return 1
 }
 
@@ -185,6 +188,18 @@ for f in sys.argv[2:]:
 EOF
 }
 
+# py_all_hex FILE: "ALG HEX" for each of the nine algorithms.
+py_all_hex() {
+	python3 - "$1" <<'EOF'
+import hashlib, sys
+data = open(sys.argv[1], "rb").read()
+for name, py in [("md5", "md5"), ("sha1", "sha1"), ("sha224", "sha224"), ("sha256", "sha256"),
+                 ("sha384", "sha384"), ("sha512", "sha512"), ("sha3-256", "sha3_256"),
+                 ("sha3-512", "sha3_512"), ("blake2b-512", "blake2b")]:
+    print(name, hashlib.new(py, data).hexdigest())
+EOF
+}
+
 # py_tagged ALG,... FILE...: the tagged lines kist should print, from hashlib:
 # for each file, one "TAG (name) = hex" line per algorithm, in kist's fixed
 # algorithm order whatever the order given. Plain names only (no escaping).
@@ -253,6 +268,13 @@ nrun() {
 # inside the command to see only stderr.
 tty_sh() {
 	SHELL=/bin/bash script -qec "$1" /dev/null </dev/null
+}
+
+# require_pty: skips the test when no pseudo-terminal can be had.
+require_pty() {
+	command -v script >/dev/null || skip "no script (util-linux)"
+	[ "$(tty_sh 'tty >/dev/null && echo yes' 2>/dev/null | tr -d '\r')" = yes ] ||
+		skip "no pseudo-terminal available"
 }
 
 # q WORD: WORD quoted for a shell command line.

@@ -1,0 +1,4 @@
+/* src/bagit/create.c (being written) */
+#include <config.h>
+
+#include <kist/bag.h>
