@@ -165,14 +165,47 @@ int kist_bag_create(const char *source, const char *dest, const struct kist_bag_
 		    struct kist_findings *findings, struct kist_error *err);
 
 /* update.c */
+struct kist_bag_update_result;
 struct kist_bag_update_options {
 	kist_algset add_algs;
 	kist_algset remove_algs;
 	unsigned jobs;
 	struct kist_progress *progress;
+	struct kist_bag_update_result *result;   /* filled in when not NULL */
+};
+/* What an update did, compared with the payload manifests it replaced. */
+struct kist_bag_update_result {
+	size_t added, removed, changed, unchanged;   /* payload files */
+	uint64_t payload_files, payload_bytes;       /* the new Payload-Oxum */
+	kist_algset payload_algs, tag_algs;          /* manifests the bag now has */
+	kist_algset algs_added, algs_removed;
+	uint64_t files_read, bytes_read;             /* by the one pipeline run */
 };
 int kist_bag_update(const char *path, const struct kist_bag_update_options *opt,
 		    struct kist_findings *findings, struct kist_error *err);
+
+/* info.c */
+/* What `kist bag info` shows: the bag as read, and data/ as walked (sizes
+ * only, nothing hashed). */
+struct kist_bag_summary {
+	struct kist_bag *bag;             /* owned */
+	kist_algset payload_algs, tag_algs;
+	size_t manifest_files;            /* distinct paths over the payload manifests */
+	uint64_t files, bytes;            /* regular files under data/ */
+	size_t unlisted;                  /* in data/, in no payload manifest */
+	size_t missing;                   /* in a payload manifest, not in data/ */
+	int has_data_dir;
+	const char *oxum;                 /* declared Payload-Oxum, or NULL */
+	int oxum_state;                   /* KIST_OXUM_* */
+	uint64_t oxum_bytes, oxum_files;  /* declared, when well formed */
+};
+enum { KIST_OXUM_ABSENT, KIST_OXUM_MALFORMED, KIST_OXUM_MATCHES, KIST_OXUM_DIFFERS };
+/* Parses "OCTETS.STREAMS"; returns 0, or -1 when malformed. */
+int kist_bag_oxum_parse(const char *value, uint64_t *bytes, uint64_t *files);
+/* Opens the bag (kist_bag_open's findings and status) and walks data/. */
+int kist_bag_summarize(const char *path, struct kist_bag_summary *out,
+		       struct kist_findings *findings, struct kist_error *err);
+void kist_bag_summary_free(struct kist_bag_summary *s);
 
 #ifdef __cplusplus
 }
