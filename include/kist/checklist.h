@@ -3,6 +3,7 @@
 #ifndef KIST_CHECKLIST_H
 #define KIST_CHECKLIST_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <kist/digest.h>
 
@@ -14,17 +15,19 @@ struct kist_findings;
 struct kist_error;
 
 enum kist_checklist_kind {
-	KIST_LIST_GNU,    /* "HEX  name", "HEX *name", "TAG (name) = HEX", '\' escapes */
-	KIST_LIST_BAGIT   /* "HEX<whitespace>path", %0A %0D %25 decoded, paths kept inside */
+	KIST_LIST_GNU,       /* "HEX  name", "HEX *name", "TAG (name) = HEX", '\' escapes */
+	KIST_LIST_BAGIT,     /* "HEX<whitespace>path", %0A %0D %25 decoded, paths kept inside */
+	KIST_LIST_BAGIT_RAW  /* the same before BagIt 1.0: no percent-decoding */
 };
 
 #define KIST_LIST_MAX_LINE (1u << 20)  /* longer lines are findings, not allocations */
 
+/* Kept small: a bag of a million files holds a million of these per manifest. */
 struct kist_check_entry {
-	char *path;
-	int alg;                           /* enum kist_alg */
-	char hex[KIST_DIGEST_HEX_MAX];     /* lower case */
-	unsigned long line;
+	char *path;                        /* one allocation: path, NUL, digest bytes */
+	unsigned char *digest;             /* kist_alg_size(alg) bytes, inside path's block */
+	uint32_t line;
+	int16_t alg;                       /* enum kist_alg */
 };
 
 struct kist_checklist {

@@ -334,11 +334,14 @@ static int on_verified(void *ctx, const struct kist_hash_result *r)
 		for (size_t k = 0; k < vi->count; k++) {
 			const struct kist_check_entry *e = &v->list->entries[v->order[vi->first + k]];
 
-			kist_hex(r->digest[e->alg], kist_alg_size(e->alg), hex);
-			if (strcmp(hex, e->hex) != 0) {
+			if (memcmp(r->digest[e->alg], e->digest, kist_alg_size(e->alg)) != 0) {
+				char want[KIST_DIGEST_HEX_MAX];
+
 				bad_alg = kist_alg_name(e->alg);
+				kist_hex(r->digest[e->alg], kist_alg_size(e->alg), hex);
+				kist_hex(e->digest, kist_alg_size(e->alg), want);
 				kist_findings_add(v->findings, KIST_SEV_ERROR, "checksum.mismatch", r->path,
-						  "%s is %s, the list says %s", bad_alg, hex, e->hex);
+						  "%s is %s, the list says %s", bad_alg, hex, want);
 			}
 		}
 		if (bad_alg) {

@@ -167,10 +167,16 @@ static size_t hex_run(const char *s)
 	return n;
 }
 
+static unsigned hexval(char c)
+{
+	return c <= '9' ? (unsigned)(c - '0') : (unsigned)((c | 0x20) - 'a' + 10);
+}
+
 static int add_entry(struct kist_checklist *l, const char *path, int alg, const char *hex,
 		     size_t hexlen, unsigned long line)
 {
 	struct kist_check_entry *e;
+	size_t plen = strlen(path);
 
 	if (l->count == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
@@ -182,13 +188,14 @@ static int add_entry(struct kist_checklist *l, const char *path, int alg, const 
 		l->cap = cap;
 	}
 	e = &l->entries[l->count];
-	if (!(e->path = strdup(path)))
+	if (!(e->path = malloc(plen + 1 + hexlen / 2)))
 		return -1;
-	e->alg = alg;
-	for (size_t i = 0; i < hexlen; i++)
-		e->hex[i] = (char)tolower((unsigned char)hex[i]);
-	e->hex[hexlen] = '\0';
-	e->line = line;
+	memcpy(e->path, path, plen + 1);
+	e->digest = (unsigned char *)e->path + plen + 1;
+	for (size_t i = 0; i < hexlen / 2; i++)
+		e->digest[i] = (unsigned char)(hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1]));
+	e->alg = (int16_t)alg;
+	e->line = line > UINT32_MAX ? UINT32_MAX : (uint32_t)line;
 	l->count++;
 	return 0;
 }
@@ -208,6 +215,8 @@ static int parse_line(struct kist_checklist *l, char *s, unsigned long lineno, c
 	const char *hex;
 	size_t hexlen;
 	char *path;
+
+	int bagit = kind != KIST_LIST_GNU;
 
 	if (kind == KIST_LIST_GNU && s[0] == '\\') {
 		escaped = 1;
@@ -259,10 +268,11 @@ static int parse_line(struct kist_checklist *l, char *s, unsigned long lineno, c
 		    2 * kist_alg_size(alg), hexlen);
 	if (escaped && gnu_unescape(path) < 0)
 		BAD("list.malformed", "unknown backslash escape in file name");
-	if (kind == KIST_LIST_BAGIT) {
+	if (bagit) {
 		enum kist_path_problem p;
 
-		kist_bagit_percent_decode(path);
+		if (kind == KIST_LIST_BAGIT)
+			kist_bagit_percent_decode(path);
 		p = kist_path_check_relative(path, strlen(path));
 		if (p == KIST_PATH_CONTROL)
 			p = KIST_PATH_OK; /* decoded %0A / %0D are legal names */
@@ -297,7 +307,7 @@ int kist_checklist_parse(struct kist_checklist *l, FILE *in, const char *name,
 
 				if (next == '\n')
 					break;
-				if (kind == KIST_LIST_BAGIT) {
+				if (kind != KIST_LIST_GNU) {
 					if (next != EOF)
 						ungetc(next, in);
 					break;

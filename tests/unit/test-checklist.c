@@ -38,7 +38,11 @@ static void test_gnu(void **state)
 	assert_int_equal(l.count, 5);
 	assert_string_equal(l.entries[0].path, "plain.txt");
 	assert_int_equal(l.entries[0].alg, KIST_ALG_SHA256);
-	assert_string_equal(l.entries[0].hex, H256);
+	char hex[KIST_DIGEST_HEX_MAX];
+	kist_hex(l.entries[0].digest, 32, hex);
+	assert_string_equal(hex, H256);
+	kist_hex(l.entries[4].digest, 16, hex);
+	assert_string_equal(hex, HMD5);
 	assert_string_equal(l.entries[1].path, "binary mode.bin");
 	assert_string_equal(l.entries[2].path, "back\\slash\nnewline");
 	assert_string_equal(l.entries[3].path, "tagged (1).txt");
@@ -101,12 +105,19 @@ static void test_bagit(void **state)
 	fs = parse(&l, text, strlen(text), "manifest-sha256.txt", KIST_LIST_BAGIT, KIST_ALG_SHA256);
 	assert_int_equal(l.count, 4);
 	assert_string_equal(l.entries[0].path, "data/a\nb%c\rd.txt");
+	assert_int_equal(l.entries[0].digest[0], 0xe3);   /* digest stored after the path */
 	assert_string_equal(l.entries[1].path, "data/tabbed.txt");
 	assert_string_equal(l.entries[2].path, "data/many spaces.txt");
 	assert_string_equal(l.entries[3].path, "data/star.txt");
 	assert_true(kist_findings_has(fs, "manifest.binary-marker"));
 	assert_int_equal(kist_findings_count_severity(fs, KIST_SEV_ERROR), 3);
 	assert_true(kist_findings_has(fs, "manifest.unsafe-path"));
+	kist_checklist_free(&l);
+	kist_findings_free(fs);
+
+	/* before BagIt 1.0 there was no percent-encoding: names are as written */
+	fs = parse(&l, text, strlen(text), "manifest-sha256.txt", KIST_LIST_BAGIT_RAW, KIST_ALG_SHA256);
+	assert_string_equal(l.entries[0].path, "data/a%0Ab%25c%0Dd.txt");
 	kist_checklist_free(&l);
 	kist_findings_free(fs);
 }
