@@ -19,9 +19,11 @@
  * The bag's BagIt-Version is kept: update does not upgrade a bag. */
 #include <config.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <iconv.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -269,7 +271,7 @@ static int on_hashed(void *ctx, const struct kist_hash_result *r)
 struct old_entry {
 	char *nfc;
 	int alg;
-	const char *hex;
+	const unsigned char *digest;
 };
 
 static int cmp_old(const void *a, const void *b)
@@ -309,7 +311,7 @@ static int count_changes(struct upd *u, struct kist_bag_update_result *res)
 			if (!(old[nold].nfc = nfc_dup(man->list.entries[i].path)))
 				goto out;
 			old[nold].alg = man->alg;
-			old[nold].hex = man->list.entries[i].hex;
+			old[nold].digest = man->list.entries[i].digest;
 			nold++;
 		}
 	}
@@ -336,13 +338,10 @@ static int count_changes(struct upd *u, struct kist_bag_update_result *res)
 			int changed = 0;
 
 			for (; j < nold && strcmp(old[j].nfc, p) == 0; j++) {
-				char hex[KIST_DIGEST_HEX_MAX];
 				int a = old[j].alg;
 
-				if (!(u->hash_algs & KIST_ALG_BIT(a)))
-					continue;
-				kist_hex(row + u->offset[a], kist_alg_size(a), hex);
-				if (strcasecmp(hex, old[j].hex) != 0)
+				if ((u->hash_algs & KIST_ALG_BIT(a)) &&
+				    memcmp(row + u->offset[a], old[j].digest, kist_alg_size(a)) != 0)
 					changed = 1;
 			}
 			if (changed)
@@ -616,6 +615,36 @@ static int remove_manifests(struct upd *u, kist_algset algs, struct kist_error *
 	return KIST_OK;
 }
 
+/* An update killed between creating and renaming a file leaves
+ * ".NAME.kist-tmp.PID" behind; those of processes that are gone are removed. */
+static void remove_stale_temps(int dirfd)
+{
+	int fd = dup(dirfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		const char *mark = strstr(de->d_name, ".kist-tmp.");
+		char *end;
+		long pid;
+
+		if (de->d_name[0] != '.' || !mark)
+			continue;
+		pid = strtol(mark + 10, &end, 10);
+		if (end == mark + 10 || *end || pid <= 0)
+			continue;   /* not one of ours */
+		if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+			unlinkat(dirfd, de->d_name, 0);
+	}
+	closedir(d);
+}
+
 /* --- the whole update ---------------------------------------------------------------- */
 
 /* Findings of kist_bag_open from index `from` on: may the bag be rewritten?
@@ -638,10 +667,19 @@ static int check_names(struct upd *u)
 {
 	int utf8 = is_utf8_encoding(u->bag->encoding), bad = 0;
 
+	int raw = !kist_bag_version_at_least(u->bag, 1, 0);
+
 	for (size_t i = 0; i < u->nfiles; i++) {
 		const char *p = u->files[i].path;
 
-		if (utf8 && !kist_utf8_valid(p, strlen(p))) {
+		if (raw && strpbrk(p, "%\r\n")) {
+			/* percent-encoding came with 1.0; earlier readers take "%25" as is */
+			kist_findings_add(u->findings, KIST_SEV_ERROR, "update.unrepresentable", p,
+					  "a name holding %%, CR or LF cannot be written to a BagIt %d.%d "
+					  "manifest",
+					  u->bag->major, u->bag->minor);
+			bad = 1;
+		} else if (utf8 && !kist_utf8_valid(p, strlen(p))) {
 			kist_findings_add(u->findings, KIST_SEV_ERROR, "payload.invalid-utf8", p,
 					  "name is not valid UTF-8 and cannot be written to a UTF-8 manifest");
 			bad = 1;
@@ -799,6 +837,7 @@ int kist_bag_update(const char *path, const struct kist_bag_update_options *opt,
 	}
 
 	/* The writes, tag manifests last (see the top of this file). */
+	remove_stale_temps(u.bag->dirfd);
 	if ((rc = write_manifests(&u, new_pay, err)) != KIST_OK ||
 	    (rc = write_info(&u, err)) != KIST_OK ||
 	    (rc = remove_manifests(&u, old_pay & ~new_pay, err)) != KIST_OK)
