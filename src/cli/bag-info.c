@@ -107,9 +107,12 @@ static void print_text(const char *path, const struct kist_bag_summary *s)
 	if (!s->has_data_dir) {
 		puts("no data/ directory");
 	} else {
-		kist_bag_size(s->bytes, human, sizeof(human));
-		printf("%llu file%s, %llu bytes (%s)", (unsigned long long)s->files,
-		       s->files == 1 ? "" : "s", (unsigned long long)s->bytes, human);
+		printf("%llu file%s, %llu byte%s", (unsigned long long)s->files,
+		       s->files == 1 ? "" : "s", (unsigned long long)s->bytes, s->bytes == 1 ? "" : "s");
+		if (s->bytes >= 1000) {
+			kist_bag_size(s->bytes, human, sizeof(human));
+			printf(" (%s)", human);
+		}
 		if (s->unlisted)
 			printf(", %zu in no manifest", s->unlisted);
 		putchar('\n');

@@ -520,3 +520,15 @@ tags_vouch_for_stale() {
 	krun 0 bag update -a sha512 bag
 	krun 0 bag validate bag
 }
+
+@test "bag update refuses to edit UTF-16 tag files; nothing written" {
+	payload_bag bag sha256
+	printf 'BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-16\n' >bag/bagit.txt
+	printf 'Source-Organization: X\nPayload-Oxum: 1.1\n' | iconv -f UTF-8 -t UTF-16 >bag/bag-info.txt
+	iconv -f UTF-8 -t UTF-16 bag/manifest-sha256.txt >m.tmp && mv m.tmp bag/manifest-sha256.txt
+	rm bag/tagmanifest-sha256.txt
+	before=$(snapshot bag)
+	krun 3 bag update bag
+	expect_code update.encoding
+	[ "$(snapshot bag)" = "$before" ]
+}
