@@ -27,9 +27,11 @@ int kist_bag_oxum_parse(const char *value, uint64_t *bytes, uint64_t *files)
 		if (p == end)
 			return -1;
 		for (; p < end; p++) {
-			if (*p < '0' || *p > '9' || v[k] > (UINT64_MAX - 9) / 10)
+			uint64_t d = (uint64_t)(*p - '0');
+
+			if (*p < '0' || *p > '9' || v[k] > (UINT64_MAX - d) / 10)
 				return -1;
-			v[k] = v[k] * 10 + (uint64_t)(*p - '0');
+			v[k] = v[k] * 10 + d;
 		}
 		p = dot + 1;
 	}
