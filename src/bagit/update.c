@@ -698,22 +698,30 @@ static int check_names(struct upd *u)
  * and would otherwise drop them from the manifests. */
 static int check_fetch(struct upd *u)
 {
+	char **names;
 	int bad = 0;
 
+	if (!u->bag->nfetch)
+		return 0;
+	if (!(names = calloc(u->nfiles ? u->nfiles : 1, sizeof(*names)))) {
+		kist_findings_add(u->findings, KIST_SEV_FAILURE, "update.no-memory", NULL, "out of memory");
+		return 1;
+	}
+	for (size_t i = 0; i < u->nfiles; i++)
+		names[i] = u->files[i].nfc;
+	qsort(names, u->nfiles, sizeof(*names), cmp_str_ptr);
 	for (size_t k = 0; k < u->bag->nfetch; k++) {
 		const char *want = u->bag->fetch[k].path;
 		char *n = nfc_dup(want);
-		int found = 0;
 
-		for (size_t i = 0; n && i < u->nfiles && !found; i++)
-			found = strcmp(u->files[i].nfc, n) == 0;
-		free(n);
-		if (!found) {
+		if (!n || !bsearch(&n, names, u->nfiles, sizeof(*names), cmp_str_ptr)) {
 			kist_findings_add(u->findings, KIST_SEV_ERROR, "update.fetch-pending", want,
 					  "listed in fetch.txt but not in the bag; fetch it first");
 			bad = 1;
 		}
+		free(n);
 	}
+	free(names);
 	return bad;
 }
 
