@@ -239,6 +239,42 @@ out:
 	return rc;
 }
 
+/* The tag area (everything outside data/) must hold only regular files and
+ * directories, or the tag manifests cannot be written: checked before any
+ * write, so that update never stops half-way on it. */
+static int on_tag_walk(void *ctx, const struct kist_walk_entry *e)
+{
+	(void)ctx;
+	return e->type == KIST_ENTRY_DIR && strcmp(e->rel, "data") == 0 ? 1 : 0;
+}
+
+static int check_tag_area(struct upd *u, const char *path, struct kist_error *err)
+{
+	struct kist_findings *wf = kist_findings_new();
+	struct kist_walk_options wo = { .follow_root = 1 };
+	int rc = KIST_OK;
+
+	if (!wf)
+		return kist_error_set(err, KIST_FAILED, "out of memory");
+	if (kist_walk(path, &wo, on_tag_walk, NULL, wf, err) != KIST_OK)
+		rc = KIST_FAILED;
+	for (size_t i = 0; i < kist_findings_count(wf); i++) {
+		const struct kist_finding *f = kist_findings_get(wf, i);
+		int data = strncmp(f->code, "walk.symlink", 12) == 0 ||
+			   strcmp(f->code, "walk.dangling-symlink") == 0 ||
+			   strcmp(f->code, "walk.special-file") == 0;
+
+		kist_findings_add(u->findings, data ? KIST_SEV_ERROR : KIST_SEV_FAILURE,
+				  data ? "tagfile.not-regular" : f->code, f->path,
+				  "%s; a tag manifest cannot cover it, nothing was written",
+				  f->message ? f->message : "problem");
+		if (rc == KIST_OK || !data)
+			rc = data && rc == KIST_OK ? KIST_INVALID : KIST_FAILED;
+	}
+	kist_findings_free(wf);
+	return rc;
+}
+
 /* --- hashing ------------------------------------------------------------------------ */
 
 static int on_hashed(void *ctx, const struct kist_hash_result *r)
@@ -799,6 +835,11 @@ int kist_bag_update(const char *path, const struct kist_bag_update_options *opt,
 	}
 	if (check_names(&u) || check_fetch(&u)) {
 		rc = kist_error_set(err, KIST_INVALID, "%s: the payload cannot be updated", path);
+		goto out;
+	}
+	if ((new_tag || old_tag) && (rc = check_tag_area(&u, path, err)) != KIST_OK) {
+		if (!err->message[0])
+			kist_error_set(err, rc, "%s: not updated", path);
 		goto out;
 	}
 	if ((rc = check_info(&u)) != KIST_OK) {

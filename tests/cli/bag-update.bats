@@ -532,3 +532,23 @@ tags_vouch_for_stale() {
 	expect_code update.encoding
 	[ "$(snapshot bag)" = "$before" ]
 }
+
+@test "bag update refuses a symlink among the tag files before writing anything" {
+	payload_bag bag sha256
+	printf 'new\n' >bag/data/new.txt
+	mkdir bag/extra-tags
+	ln -s ../bagit.txt bag/extra-tags/link.txt
+	before=$(snapshot bag)
+	krun 1 bag update bag
+	expect_code tagfile.not-regular
+	[ "$(snapshot bag)" = "$before" ]
+}
+
+@test "bag update: tag files in subdirectories are covered by the tag manifests" {
+	payload_bag bag sha256
+	mkdir bag/extra-tags
+	printf 'notes\n' >bag/extra-tags/notes.txt
+	krun 0 bag update bag
+	grep -q '  extra-tags/notes.txt$' bag/tagmanifest-sha256.txt
+	expect_bag_correct bag
+}
