@@ -251,6 +251,39 @@ static void test_update_keeps_info_bytes(void **state)
 	free(dir);
 }
 
+/* bag-info edits at the edges: an empty value, no final line break, a
+ * missing element appended after a last line without one. */
+static void check_info_edit(const char *bagit, const char *info, const char *want)
+{
+	char *dir = make_bag(info), *got;
+	struct kist_findings *fs = kist_findings_new();
+
+	if (bagit)
+		unit_write(dir, "bagit.txt", bagit, strlen(bagit));
+	assert_int_equal(run_update(dir, 0, 0, NULL, fs), KIST_OK);
+	got = read_file(dir, "bag-info.txt", NULL);
+	assert_string_equal(got, want);
+	free(got);
+	kist_findings_free(fs);
+	unit_rmtree(dir);
+	free(dir);
+}
+
+static void test_update_info_edges(void **state)
+{
+	static const char v097[] = "BagIt-Version: 0.97\nTag-File-Character-Encoding: UTF-8\n";
+
+	(void)state;
+	check_info_edit(NULL, "Payload-Oxum:\nX: y\n", "Payload-Oxum: 12.2\nX: y\n");
+	check_info_edit(NULL, "X: y\nPayload-Oxum: 1.1", "X: y\nPayload-Oxum: 12.2");
+	check_info_edit(NULL, "X: y", "X: y\nPayload-Oxum: 12.2\n");
+	check_info_edit(NULL, "X: y\r\nZ: z", "X: y\r\nZ: z\r\nPayload-Oxum: 12.2\r\n");
+	check_info_edit(NULL, "PAYLOAD-OXUM:\t1.1\n", "PAYLOAD-OXUM:\t12.2\n");
+	check_info_edit(NULL, "X-Payload-Oxum: 1.1\n", "X-Payload-Oxum: 1.1\nPayload-Oxum: 12.2\n");
+	/* before 1.0, whitespace before the colon was tolerated: kept */
+	check_info_edit(v097, "Payload-Oxum : 1.1\nX: y\n", "Payload-Oxum : 12.2\nX: y\n");
+}
+
 static void test_oxum_parse(void **state)
 {
 	uint64_t b = 1, f = 1;
@@ -340,6 +373,7 @@ int main(void)
 		cmocka_unit_test(test_update_add_and_remove_same),
 		cmocka_unit_test(test_update_refuses_symlink),
 		cmocka_unit_test(test_update_keeps_info_bytes),
+		cmocka_unit_test(test_update_info_edges),
 		cmocka_unit_test(test_oxum_parse),
 		cmocka_unit_test(test_summary),
 		cmocka_unit_test(test_summary_not_a_bag),
