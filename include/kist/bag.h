@@ -171,6 +171,10 @@ struct kist_bag_update_options {
 	kist_algset remove_algs;
 	unsigned jobs;
 	struct kist_progress *progress;
+	int upgrade;             /* a bag older than 1.0 becomes 1.0: bagit.txt
+				    rewritten, package-info.txt renamed bag-info.txt
+				    (tag files must be UTF-8); otherwise the version
+				    is kept */
 	struct kist_bag_update_result *result;   /* filled in when not NULL */
 };
 /* What an update did, compared with the payload manifests it replaced. */
@@ -180,6 +184,8 @@ struct kist_bag_update_result {
 	kist_algset payload_algs, tag_algs;          /* manifests the bag now has */
 	kist_algset algs_added, algs_removed;
 	uint64_t files_read, bytes_read;             /* by the one pipeline run */
+	int upgraded;                                /* from the version below */
+	int old_major, old_minor;
 };
 int kist_bag_update(const char *path, const struct kist_bag_update_options *opt,
 		    struct kist_findings *findings, struct kist_error *err);

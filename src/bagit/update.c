@@ -6,7 +6,8 @@
  * The writes then go, each atomically, in this order:
  *   1. manifest-ALG.txt for every payload algorithm the bag keeps or gains;
  *   2. the bag-info file (only the Payload-Oxum and Bag-Size values change);
- *   3. manifest-ALG.txt of removed algorithms is unlinked;
+ *   3. manifest-ALG.txt of removed algorithms is unlinked (and, on upgrade,
+ *      bagit.txt is rewritten as 1.0);
  *   4. the tag manifests (kist_bag_write_tag_manifests), which also drops
  *      the tag manifests of removed algorithms.
  * The tag manifests are written after every file they vouch for, so an
@@ -16,7 +17,10 @@
  * (they only feed the added/removed/changed counts), so running it again
  * finishes the job.
  *
- * The bag's BagIt-Version is kept: update does not upgrade a bag. */
+ * The bag's BagIt-Version is kept unless the caller asks for an upgrade
+ * (opt->upgrade): then, after the manifests and the bag-info file (renamed
+ * from package-info.txt before 0.96), bagit.txt is rewritten as 1.0, and the
+ * tag manifests come last as always. */
 #include <config.h>
 
 #include <dirent.h>
@@ -49,6 +53,7 @@ struct upd {
 	size_t stride, offset[KIST_ALG_COUNT];
 	unsigned char *digests;   /* nfiles * stride */
 	int failed;               /* a file could not be hashed */
+	int upgrading;            /* to BagIt 1.0 */
 };
 
 /* --- names ------------------------------------------------------------------ */
@@ -565,12 +570,41 @@ static int check_info(struct upd *u)
 	return KIST_OK;
 }
 
+/* BagIt 1.0 allows no whitespace between a label and its colon (RFC 8493
+ * 2.2.2); earlier versions did. On upgrade it goes, all else is kept. */
+static int strip_label_space(const struct buf *in, struct buf *out)
+{
+	const char *p = in->p, *end = in->p + in->len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *next = nl ? nl + 1 : end;
+		const char *colon = memchr(p, ':', (size_t)(next - p));
+		const char *lend = colon;
+
+		if (colon && p < colon && *p != ' ' && *p != '\t') {
+			while (lend > p && (lend[-1] == ' ' || lend[-1] == '\t'))
+				lend--;
+			if (buf_add(out, p, (size_t)(lend - p)) < 0 ||
+			    buf_add(out, colon, (size_t)(next - colon)) < 0)
+				return -1;
+		} else if (buf_add(out, p, (size_t)(next - p)) < 0) {
+			return -1;
+		}
+		p = next;
+	}
+	if (!out->p && buf_add(out, "", 0) < 0)
+		return -1;
+	return 0;
+}
+
 static int write_info(struct upd *u, struct kist_error *err)
 {
 	struct kist_bag *bag = u->bag;
 	char oxum[64], size[64];
 	int has_size = kist_bag_info_count(&bag->info, "Bag-Size") > 0;
-	struct buf old = { 0 }, mid = { 0 }, out = { 0 };
+	struct buf old = { 0 }, mid = { 0 }, out = { 0 }, fixed = { 0 };
+	const char *target;
 	int rc;
 
 	kist_bag_oxum(u->bytes, u->nfiles, oxum, sizeof(oxum));
@@ -578,14 +612,13 @@ static int write_info(struct upd *u, struct kist_error *err)
 	if (kist_bag_info_set(&bag->info, "Payload-Oxum", oxum) < 0 ||
 	    (has_size && kist_bag_info_set(&bag->info, "Bag-Size", size) < 0))
 		return kist_error_set(err, KIST_FAILED, "out of memory");
-	if (!bag->info_name) {
-		/* A bag without one gets one holding the Payload-Oxum; before 0.96 it
-		 * was called package-info.txt. */
-		const char *name = kist_bag_version_at_least(bag, 0, 96) ? "bag-info.txt"
-									  : "package-info.txt";
-
-		return kist_bag_write_info(bag->dirfd, name, &bag->info, err);
-	}
+	/* before 0.96 the file was called package-info.txt */
+	target = u->upgrading || kist_bag_version_at_least(bag, 0, 96) ? "bag-info.txt"
+								       : "package-info.txt";
+	if (!bag->info_name)   /* a bag without one gets one, holding the Payload-Oxum */
+		return kist_bag_write_info(bag->dirfd, target, &bag->info, err);
+	if (!u->upgrading)
+		target = bag->info_name;
 	/* Edited as text rather than reformatted, so that every other element
 	 * keeps its bytes: folding, spacing, line endings, encoding. */
 	if ((rc = read_all(bag->dirfd, bag->info_name, &old, err)) != KIST_OK)
@@ -599,14 +632,32 @@ static int write_info(struct upd *u, struct kist_error *err)
 		out = mid;
 		mid.p = NULL;
 	}
-	if (out.len == old.len && memcmp(out.p, old.p, old.len) == 0)
+	if (u->upgrading) {
+		if (strip_label_space(&out, &fixed) < 0) {
+			rc = kist_error_set(err, KIST_FAILED, "out of memory");
+			goto out;
+		}
+		free(out.p);
+		out = fixed;
+		fixed.p = NULL;
+	}
+	if (strcmp(target, bag->info_name) == 0 && out.len == old.len &&
+	    memcmp(out.p, old.p, old.len) == 0)
 		rc = KIST_OK;   /* nothing to change */
 	else
-		rc = kist_write_atomic(bag->dirfd, bag->info_name, out.p, out.len, err);
+		rc = kist_write_atomic(bag->dirfd, target, out.p, out.len, err);
+	/* the old name goes once the new file is in place */
+	if (rc == KIST_OK && strcmp(target, bag->info_name) != 0) {
+		if (unlinkat(bag->dirfd, bag->info_name, 0) < 0 && errno != ENOENT)
+			rc = kist_error_sys(err, errno, "cannot remove %s", bag->info_name);
+		else if (fsync(bag->dirfd) < 0)
+			rc = kist_error_sys(err, errno, "cannot sync %s", bag->path);
+	}
 out:
 	free(old.p);
 	free(mid.p);
 	free(out.p);
+	free(fixed.p);
 	return rc;
 }
 
@@ -703,7 +754,7 @@ static int check_names(struct upd *u)
 {
 	int utf8 = is_utf8_encoding(u->bag->encoding), bad = 0;
 
-	int raw = !kist_bag_version_at_least(u->bag, 1, 0);
+	int raw = !kist_bag_version_at_least(u->bag, 1, 0) && !u->upgrading;
 
 	for (size_t i = 0; i < u->nfiles; i++) {
 		const char *p = u->files[i].path;
@@ -790,6 +841,25 @@ int kist_bag_update(const char *path, const struct kist_bag_update_options *opt,
 				    "%s: the bag's tag files have errors; not updated", path);
 		goto out;
 	}
+
+	u.upgrading = opt->upgrade && !kist_bag_version_at_least(u.bag, 1, 0);
+	if (u.upgrading && !is_utf8_encoding(u.bag->encoding)) {
+		kist_findings_add(findings, KIST_SEV_ERROR, "update.upgrade-encoding", "bagit.txt",
+				  "tag files are %s: only a bag with UTF-8 tag files can be upgraded "
+				  "to BagIt 1.0",
+				  u.bag->encoding);
+		rc = kist_error_set(err, KIST_INVALID, "%s: not updated", path);
+		goto out;
+	}
+	for (size_t k = 0; u.upgrading && k < u.bag->nfetch; k++)
+		if (strpbrk(u.bag->fetch[k].path, "%\r\n") || strchr(u.bag->fetch[k].url, '%')) {
+			kist_findings_add(findings, KIST_SEV_ERROR, "update.upgrade-fetch", "fetch.txt",
+					  "line %lu: a %% in fetch.txt would mean something else in "
+					  "BagIt 1.0; not upgraded",
+					  u.bag->fetch[k].line);
+			rc = kist_error_set(err, KIST_INVALID, "%s: not updated", path);
+			goto out;
+		}
 
 	/* Which manifests the bag will have. */
 	old_pay = kist_bag_algorithms(u.bag, 0);
@@ -891,6 +961,8 @@ int kist_bag_update(const char *path, const struct kist_bag_update_options *opt,
 	    (rc = write_info(&u, err)) != KIST_OK ||
 	    (rc = remove_manifests(&u, old_pay & ~new_pay, err)) != KIST_OK)
 		goto out;
+	if (u.upgrading && (rc = kist_bag_write_bagit_txt(u.bag->dirfd, err)) != KIST_OK)
+		goto out;
 	if ((new_tag || old_tag) &&
 	    (rc = kist_bag_write_tag_manifests(u.bag->dirfd, new_tag, err)) != KIST_OK)
 		goto out;
@@ -902,6 +974,9 @@ int kist_bag_update(const char *path, const struct kist_bag_update_options *opt,
 	res.algs_added = new_pay & ~old_pay;
 	res.algs_removed = (old_pay | old_tag) & opt->remove_algs;
 	res.files_read = stats.files;
+	res.upgraded = u.upgrading;
+	res.old_major = u.bag->major;
+	res.old_minor = u.bag->minor;
 	res.bytes_read = stats.bytes;
 	if (opt->result)
 		*opt->result = res;

@@ -8,7 +8,8 @@
 void usage_bag_update(FILE *out)
 {
 	fprintf(out,
-		"usage: kist bag update [-a ALG,...] [--remove-algorithm ALG,...] [-j N] [-q] BAG\n"
+		"usage: kist bag update [-a ALG,...] [--remove-algorithm ALG,...] [--upgrade]\n"
+		"                       [-j N] [-q] BAG\n"
 		"\n"
 		"After files in BAG/data were added, removed, changed or renamed, hashes\n"
 		"the payload again (each file read once, for every algorithm) and rewrites\n"
@@ -16,7 +17,8 @@ void usage_bag_update(FILE *out)
 		"other element is kept as it is, in its place), then the tag manifests.\n"
 		"Each file is replaced atomically and the tag manifests are written last:\n"
 		"if update is interrupted, the bag fails validation until update is run\n"
-		"again, which finishes the job. The bag's BagIt-Version is kept.\n"
+		"again, which finishes the job. The bag's BagIt-Version is kept unless\n"
+		"--upgrade is given.\n"
 		"\n"
 		"Symbolic links, special files and names that clash once Unicode-normalized\n"
 		"or case-folded in data/ are refused; nothing is written then.\n"
@@ -26,6 +28,10 @@ void usage_bag_update(FILE *out)
 		"                               sha384, sha512, sha3-256, sha3-512, blake2b-512\n"
 		"      --remove-algorithm LIST  remove the manifest and tag manifest of these;\n"
 		"                               the last payload algorithm cannot be removed\n"
+		"      --upgrade                make a bag older than BagIt 1.0 a 1.0 bag:\n"
+		"                               bagit.txt rewritten, package-info.txt renamed\n"
+		"                               bag-info.txt, manifests percent-encoded\n"
+		"                               (its tag files must be UTF-8)\n"
 		"      --format text|json       the report on stdout\n"
 		"  -j, --jobs N                 worker threads (default: online CPUs)\n"
 		"  -q, --quiet                  no report, only problems\n"
@@ -59,7 +65,7 @@ static void print_alg_words(FILE *out, const char *what, kist_algset set, int fi
 			fprintf(out, "%s%s", n++ ? ", " : " ", kist_alg_name(a));
 }
 
-enum { OPT_REMOVE_ALG = CLI_OPT_FIRST_COMMAND };
+enum { OPT_REMOVE_ALG = CLI_OPT_FIRST_COMMAND, OPT_UPGRADE };
 
 int cmd_bag_update(int argc, char **argv)
 {
@@ -67,6 +73,7 @@ int cmd_bag_update(int argc, char **argv)
 		{ "algorithms", required_argument, NULL, 'a' },
 		{ "remove-algorithm", required_argument, NULL, OPT_REMOVE_ALG },
 		{ "remove-algorithms", required_argument, NULL, OPT_REMOVE_ALG },
+		{ "upgrade", no_argument, NULL, OPT_UPGRADE },
 		CLI_GLOBAL_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -91,6 +98,7 @@ int cmd_bag_update(int argc, char **argv)
 			else
 				o.remove_algs |= set;
 			break;
+		case OPT_UPGRADE: o.upgrade = 1; break;
 		case 'h': usage_bag_update(stdout); return EXIT_OK_;
 		default: {
 			int r = cli_global_option(opt, optarg);
@@ -151,6 +159,8 @@ int cmd_bag_update(int argc, char **argv)
 			print_algs(stdout, res.algs_added);
 			fputs(",\"algorithms_removed\":", stdout);
 			print_algs(stdout, res.algs_removed);
+			if (res.upgraded)
+				printf(",\"upgraded_from\":\"%d.%d\"", res.old_major, res.old_minor);
 			printf(",\"files_read\":%llu,\"bytes_read\":%llu",
 			       (unsigned long long)res.files_read, (unsigned long long)res.bytes_read);
 		}
@@ -163,6 +173,10 @@ int cmd_bag_update(int argc, char **argv)
 		       res.removed, res.changed, (unsigned long long)res.payload_bytes,
 		       (unsigned long long)res.payload_files);
 		putchar('\n');
+		if (res.upgraded) {
+			cli_print_escaped(stdout, argv[optind]);
+			printf(": upgraded from BagIt %d.%d to 1.0\n", res.old_major, res.old_minor);
+		}
 		if (res.algs_added || res.algs_removed) {
 			cli_print_escaped(stdout, argv[optind]);
 			fputs(": algorithms:", stdout);

@@ -568,3 +568,75 @@ tags_vouch_for_stale() {
 	printf '\xef\xbb\xbfPayload-Oxum: %s\nContact-Name: A\n' "$(oxum_of bag/data)" >want.txt
 	cmp want.txt bag/bag-info.txt
 }
+
+@test "bag update --upgrade makes a 0.97 bag a 1.0 bag" {
+	payload_bag bag sha256
+	printf 'BagIt-Version: 0.97\nTag-File-Character-Encoding: UTF-8\n' >bag/bagit.txt
+	# 0.97 tolerated whitespace before the colon; 1.0 does not (RFC 8493 2.2.2)
+	printf 'Source-Organization : Old Org\nPayload-Oxum: 1.1\nContact-Name:\tA\n' >bag/bag-info.txt
+	(cd bag && sha256sum bagit.txt bag-info.txt manifest-sha256.txt >tagmanifest-sha256.txt)
+	printf 'p' >'bag/data/100% done.txt'
+	krun 0 bag update --upgrade bag
+	expect_line "bag: upgraded from BagIt 0.97 to 1.0"
+	printf 'BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n' >want-bagit.txt
+	cmp want-bagit.txt bag/bagit.txt
+	printf 'Source-Organization: Old Org\nPayload-Oxum: %s\nContact-Name:\tA\n' "$(oxum_of bag/data)" >want.txt
+	cmp want.txt bag/bag-info.txt
+	grep -q '  data/100%25 done.txt$' bag/manifest-sha256.txt
+	expect_bag_correct bag
+	# a 1.0 bag is left as it is
+	krun 0 bag update --upgrade bag
+	refute_stdout_has "upgraded"
+}
+
+@test "bag update --upgrade of a 0.95 bag renames package-info.txt to bag-info.txt" {
+	mkdir -p bag/data
+	printf 'a\n' >bag/data/a.txt
+	(
+		cd bag
+		printf 'BagIt-Version: 0.95\nTag-File-Character-Encoding: UTF-8\n' >bagit.txt
+		printf 'Source-Organization: Old Org\nPayload-Oxum: 2.1\n' >package-info.txt
+		md5sum data/a.txt >manifest-md5.txt
+	)
+	krun 0 bag update --upgrade --format json bag
+	python3 -c 'import json, sys; d = json.loads(sys.argv[1]); assert d["upgraded_from"] == "0.95", d' "$output"
+	[ ! -e bag/package-info.txt ]
+	printf 'Source-Organization: Old Org\nPayload-Oxum: 2.1\n' >want.txt
+	cmp want.txt bag/bag-info.txt
+	grep -qx 'BagIt-Version: 1.0' bag/bagit.txt
+	expect_bag_correct bag
+}
+
+@test "bag update --upgrade refuses a bag whose tag files are not UTF-8" {
+	payload_bag bag sha256
+	printf 'BagIt-Version: 0.97\nTag-File-Character-Encoding: ISO-8859-1\n' >bag/bagit.txt
+	before=$(snapshot bag)
+	krun 1 bag update --upgrade bag
+	expect_code update.upgrade-encoding
+	[ "$(snapshot bag)" = "$before" ]
+}
+
+@test "bag update --upgrade killed at each write, then rerun, yields a correct 1.0 bag" {
+	mkdir -p orig/data
+	printf 'a\n' >orig/data/a.txt
+	(
+		cd orig
+		printf 'BagIt-Version: 0.95\nTag-File-Character-Encoding: UTF-8\n' >bagit.txt
+		printf 'Source-Organization: Old Org\nPayload-Oxum: 2.1\n' >package-info.txt
+		md5sum data/a.txt >manifest-md5.txt
+	)
+	printf 'bb\n' >orig/data/b.txt
+	for call in renameat unlinkat; do
+		for k in 1 2 3 4; do
+			rm -rf bag
+			cp -a orig bag
+			run strace -f -qq -o /dev/null -e trace=$call -e inject=$call:signal=KILL:when=$k \
+				"$KIST" bag update --upgrade -a sha256 bag
+			[ "$status" -eq 0 ] || [ "$status" -eq 137 ] || flunk "$call #$k: status $status"
+			krun 0 bag update --upgrade -a sha256 bag
+			[ ! -e bag/package-info.txt ]
+			grep -qx 'BagIt-Version: 1.0' bag/bagit.txt
+			expect_bag_correct bag
+		done
+	done
+}
