@@ -224,3 +224,25 @@ assert v.startswith("a \"quoted\" \\ value") and v.endswith("folded onto a secon
 assert d["version"] == "1.0" and d["payload"]["files"] == 1
 assert d["payload_oxum"]["matches"] is True'
 }
+
+@test "bag info agrees with kist bag update" {
+	hand_bag bag 1.0 UTF-8
+	printf 'Payload-Oxum: 13.2\n' >bag/bag-info.txt
+	printf 'later\n' >bag/data/later.txt
+	krun 0 bag info bag
+	expect_line "Payload-Oxum:        13.2 (differs: data/ holds 19.3)"
+	expect_line "Payload (data/):     3 files, 19 bytes, 1 in no manifest"
+	krun 0 bag update bag
+	krun 0 bag info bag
+	expect_line "Payload-Oxum:        19.3 (matches data/)"
+	expect_line "Payload (manifests): 3 files"
+	expect_line "Payload (data/):     3 files, 19 bytes"
+}
+
+@test "bag info: symlinks in data/ are reported, not followed" {
+	hand_bag bag 1.0 UTF-8
+	ln -s a.txt bag/data/link
+	krun 0 bag info bag
+	expect_line "Payload (data/):     2 files, 13 bytes"
+	expect_stderr_has "bag/data/link"
+}
