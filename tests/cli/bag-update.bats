@@ -640,3 +640,20 @@ tags_vouch_for_stale() {
 		done
 	done
 }
+
+@test "bag update refuses a non-ASCII name in a bag whose tag files are ISO-8859-1" {
+	payload_bag bag sha256
+	printf 'BagIt-Version: 1.0\nTag-File-Character-Encoding: ISO-8859-1\n' >bag/bagit.txt
+	printf 'x' >"bag/data/caf$(printf '\xc3\xa9').txt"
+	before=$(snapshot bag)
+	krun 1 bag update bag
+	expect_code update.encoding
+	[ "$(snapshot bag)" = "$before" ]
+}
+
+@test "bag update refuses a name that is not UTF-8 in a UTF-8 bag" {
+	payload_bag bag sha256
+	printf 'x' >"bag/data/latin1-$(printf '\xe9').txt"
+	krun 1 bag update bag
+	expect_code payload.invalid-utf8
+}
