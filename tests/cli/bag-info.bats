@@ -1,5 +1,11 @@
 load helpers
 
+# require_strace: skips when strace is missing or cannot trace here.
+require_strace() {
+	command -v strace >/dev/null || skip "no strace (install strace)"
+	strace -f -qq -o /dev/null true 2>/dev/null || skip "strace cannot trace here (ptrace not permitted)"
+}
+
 # Bags are made here by hand with printf and coreutils.
 
 # hand_bag DIR VERSION ENCODING: bagit.txt for VERSION and ENCODING, data/
@@ -208,6 +214,7 @@ assert v.startswith("a \"quoted\" \\ value") and v.endswith("folded onto a secon
 }
 
 @test "bag info reads no payload bytes" {
+	require_strace
 	hand_bag bag 1.0 UTF-8
 	strace -f -qq -o trace.txt -e trace=openat,open "$KIST" bag info bag >/dev/null
 	! grep -E '"(a|b)\.txt"|data/(a|sub/b)\.txt' trace.txt || flunk "a payload file was opened"

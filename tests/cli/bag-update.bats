@@ -1,5 +1,11 @@
 load helpers
 
+# require_strace: skips when strace is missing or cannot trace here.
+require_strace() {
+	command -v strace >/dev/null || skip "no strace (install strace)"
+	strace -f -qq -o /dev/null true 2>/dev/null || skip "strace cannot trace here (ptrace not permitted)"
+}
+
 # Bags are made here by hand (printf and coreutils' sha*sum), so that what
 # update rewrites is checked against tools that are not kist.
 
@@ -260,6 +266,7 @@ bag_validate_available() {
 }
 
 @test "bag update: adding and removing in one run reads each payload file once" {
+	require_strace
 	payload_bag bag md5 sha1
 	random_file bag/data/big.bin 3000000
 	strace -f -qq -o trace.txt -e trace=openat,open "$KIST" bag update -j 4 \
@@ -470,6 +477,7 @@ tags_vouch_for_stale() {
 }
 
 @test "bag update killed (SIGKILL) at each write, then rerun, yields a correct bag" {
+	require_strace
 	payload_bag orig md5 sha256
 	printf 'added\n' >orig/data/added.txt
 	rm orig/data/one.txt
@@ -617,6 +625,7 @@ tags_vouch_for_stale() {
 }
 
 @test "bag update --upgrade killed at each write, then rerun, yields a correct 1.0 bag" {
+	require_strace
 	mkdir -p orig/data
 	printf 'a\n' >orig/data/a.txt
 	(
