@@ -88,6 +88,32 @@ static int is_ascii(const char *s)
 	return 1;
 }
 
+/* Converts UTF-8 text to enc; returns malloc'd bytes, or NULL when a
+ * character has no form there (or out of memory). */
+static char *to_encoding(const char *enc, const char *text, size_t len, size_t *outlen)
+{
+	iconv_t cd = iconv_open(enc, "UTF-8");
+	size_t cap = len * 4 + 16, inleft = len, outleft = cap;
+	char *out, *in = (char *)text, *o;
+
+	if (cd == (iconv_t)-1)
+		return NULL;
+	if (!(out = malloc(cap))) {
+		iconv_close(cd);
+		return NULL;
+	}
+	o = out;
+	if (iconv(cd, &in, &inleft, &o, &outleft) == (size_t)-1 ||
+	    iconv(cd, NULL, NULL, &o, &outleft) == (size_t)-1) {
+		free(out);
+		out = NULL;
+	}
+	iconv_close(cd);
+	if (out)
+		*outlen = (size_t)(o - out);
+	return out;
+}
+
 static int cmp_str_ptr(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -247,22 +273,41 @@ out:
 /* The tag area (everything outside data/) must hold only regular files and
  * directories, or the tag manifests cannot be written: checked before any
  * write, so that update never stops half-way on it. */
+struct tag_walk {
+	struct upd *u;
+	int bad;
+};
+
 static int on_tag_walk(void *ctx, const struct kist_walk_entry *e)
 {
-	(void)ctx;
-	return e->type == KIST_ENTRY_DIR && strcmp(e->rel, "data") == 0 ? 1 : 0;
+	struct tag_walk *t = ctx;
+
+	if (e->type == KIST_ENTRY_DIR && strcmp(e->rel, "data") == 0)
+		return 1;
+	/* kist_bag_write_tag_manifests writes names as UTF-8 */
+	if (e->type == KIST_ENTRY_FILE && !is_utf8_encoding(t->u->bag->encoding) && !is_ascii(e->rel)) {
+		kist_findings_add(t->u->findings, KIST_SEV_ERROR, "update.encoding", e->path,
+				  "a tag file with a non-ASCII name in a bag whose tag files are %s "
+				  "cannot be listed in a tag manifest by update",
+				  t->u->bag->encoding);
+		t->bad = 1;
+	}
+	return 0;
 }
 
 static int check_tag_area(struct upd *u, const char *path, struct kist_error *err)
 {
 	struct kist_findings *wf = kist_findings_new();
 	struct kist_walk_options wo = { .follow_root = 1 };
+	struct tag_walk t = { .u = u };
 	int rc = KIST_OK;
 
 	if (!wf)
 		return kist_error_set(err, KIST_FAILED, "out of memory");
-	if (kist_walk(path, &wo, on_tag_walk, NULL, wf, err) != KIST_OK)
+	if (kist_walk(path, &wo, on_tag_walk, &t, wf, err) != KIST_OK)
 		rc = KIST_FAILED;
+	else if (t.bad)
+		rc = KIST_INVALID;
 	for (size_t i = 0; i < kist_findings_count(wf); i++) {
 		const struct kist_finding *f = kist_findings_get(wf, i);
 		int data = strncmp(f->code, "walk.symlink", 12) == 0 ||
@@ -663,6 +708,46 @@ out:
 
 /* --- writing the manifests ------------------------------------------------------------ */
 
+static int cmp_line(const void *a, const void *b)
+{
+	return strcmp(((const struct kist_manifest_line *)a)->path,
+		      ((const struct kist_manifest_line *)b)->path);
+}
+
+/* A manifest in the bag's declared tag file encoding (RFC 8493 2.1.3: every
+ * tag file is in it), for bags that are not UTF-8: the same lines as
+ * kist_bag_write_manifest, converted. The names were checked to convert. */
+static int write_manifest_encoded(struct upd *u, int alg, struct kist_manifest_line *lines,
+				  size_t n, struct kist_error *err)
+{
+	struct buf text = { 0 };
+	char name[64], hex[KIST_DIGEST_HEX_MAX], *conv = NULL;
+	size_t convlen = 0;
+	int rc = KIST_OK, raw = !kist_bag_version_at_least(u->bag, 1, 0) && !u->upgrading;
+
+	snprintf(name, sizeof(name), "manifest-%s.txt", kist_alg_bagit_name(alg));
+	if (n > 1)
+		qsort(lines, n, sizeof(*lines), cmp_line);
+	for (size_t i = 0; i < n && rc == KIST_OK; i++) {
+		char *path = raw ? strdup(lines[i].path) : kist_bagit_percent_encode(lines[i].path);
+
+		kist_hex(lines[i].digest, kist_alg_size(alg), hex);
+		if (!path || buf_add(&text, hex, strlen(hex)) < 0 || buf_add(&text, "  ", 2) < 0 ||
+		    buf_add(&text, path, strlen(path)) < 0 || buf_add(&text, "\n", 1) < 0)
+			rc = kist_error_set(err, KIST_FAILED, "out of memory");
+		free(path);
+	}
+	if (rc == KIST_OK && !(conv = to_encoding(u->bag->encoding, text.p ? text.p : "", text.len,
+						  &convlen)))
+		rc = kist_error_set(err, KIST_FAILED, "%s: cannot convert to %s", name,
+				    u->bag->encoding);
+	if (rc == KIST_OK)
+		rc = kist_write_atomic(u->bag->dirfd, name, conv, convlen, err);
+	free(text.p);
+	free(conv);
+	return rc;
+}
+
 static int write_manifests(struct upd *u, kist_algset algs, struct kist_error *err)
 {
 	struct kist_manifest_line *lines = calloc(u->nfiles ? u->nfiles : 1, sizeof(*lines));
@@ -677,7 +762,10 @@ static int write_manifests(struct upd *u, kist_algset algs, struct kist_error *e
 			lines[i].path = u->files[i].path;
 			memcpy(lines[i].digest, u->digests + i * u->stride + u->offset[a], kist_alg_size(a));
 		}
-		rc = kist_bag_write_manifest(u->bag->dirfd, a, 0, lines, u->nfiles, err);
+		if (is_utf8_encoding(u->bag->encoding))
+			rc = kist_bag_write_manifest(u->bag->dirfd, a, 0, lines, u->nfiles, err);
+		else
+			rc = write_manifest_encoded(u, a, lines, u->nfiles, err);
 	}
 	free(lines);
 	return rc;
@@ -771,11 +859,19 @@ static int check_names(struct upd *u)
 					  "name is not valid UTF-8 and cannot be written to a UTF-8 manifest");
 			bad = 1;
 		} else if (!utf8 && !is_ascii(p)) {
-			kist_findings_add(u->findings, KIST_SEV_ERROR, "update.encoding", p,
-					  "non-ASCII name in a bag whose tag files are %s; "
-					  "update writes UTF-8 manifests only",
-					  u->bag->encoding);
-			bad = 1;
+			size_t n;
+			char *conv = kist_utf8_valid(p, strlen(p))
+					     ? to_encoding(u->bag->encoding, p, strlen(p), &n)
+					     : NULL;
+
+			if (!conv) {
+				kist_findings_add(u->findings, KIST_SEV_ERROR, "update.encoding", p,
+						  "name cannot be written in %s, the encoding of the "
+						  "bag's tag files",
+						  u->bag->encoding);
+				bad = 1;
+			}
+			free(conv);
 		}
 	}
 	return bad | check_clashes(u);
