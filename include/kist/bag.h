@@ -197,6 +197,7 @@ struct kist_bag_summary {
 	struct kist_bag *bag;             /* owned */
 	kist_algset payload_algs, tag_algs;
 	size_t manifest_files;            /* distinct paths over the payload manifests */
+	uint64_t manifest_bytes;          /* sizes of those found in data/ */
 	uint64_t files, bytes;            /* regular files under data/ */
 	size_t unlisted;                  /* in data/, in no payload manifest */
 	size_t missing;                   /* in a payload manifest, not in data/ */

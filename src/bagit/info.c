@@ -53,10 +53,18 @@ static int cmp_str_ptr(const void *a, const void *b)
 }
 
 struct collect {
-	char **paths;   /* NFC of "data/..." */
+	char **paths;   /* NFC of "data/...", then NUL, then the size (8 bytes) */
 	size_t count, cap;
 	uint64_t bytes;
 };
+
+static uint64_t size_of(const char *entry)
+{
+	uint64_t size;
+
+	memcpy(&size, entry + strlen(entry) + 1, sizeof(size));
+	return size;
+}
 
 static int on_walk(void *ctx, const struct kist_walk_entry *e)
 {
@@ -76,10 +84,20 @@ static int on_walk(void *ctx, const struct kist_walk_entry *e)
 	}
 	if (!(joined = kist_path_join("data", e->rel)))
 		return -1;
-	c->paths[c->count] = nfc_dup(joined);
+	char *n = nfc_dup(joined);
 	free(joined);
-	if (!c->paths[c->count])
+	if (!n)
 		return -1;
+	size_t len = strlen(n);
+	char *entry = malloc(len + 1 + sizeof(uint64_t));
+	if (!entry) {
+		free(n);
+		return -1;
+	}
+	memcpy(entry, n, len + 1);
+	memcpy(entry + len + 1, &e->size, sizeof(uint64_t));
+	free(n);
+	c->paths[c->count] = entry;
 	c->count++;
 	c->bytes += e->size;
 	return 0;
@@ -175,6 +193,7 @@ int kist_bag_summarize(const char *path, struct kist_bag_summary *s,
 			s->missing++;
 			j++;
 		} else {
+			s->manifest_bytes += size_of(c.paths[i]);
 			/* the walk's names are distinct bytes, maybe not in NFC */
 			i++;
 			if (i == c.count || strcmp(c.paths[i], listed[j]) != 0)

@@ -100,6 +100,9 @@ static void print_text(const char *path, const struct kist_bag_summary *s)
 	putchar('\n');
 	key("Payload (manifests):");
 	printf("%zu file%s", s->manifest_files, s->manifest_files == 1 ? "" : "s");
+	if (s->manifest_files > s->missing)
+		printf(", %llu byte%s", (unsigned long long)s->manifest_bytes,
+		       s->manifest_bytes == 1 ? "" : "s");
 	if (s->missing)
 		printf(", %zu not in data/", s->missing);
 	putchar('\n');
@@ -201,6 +204,7 @@ static void print_json(const char *path, const struct kist_bag_summary *s,
 	}
 	fputs("],\"payload\":{", stdout);
 	json_u64("manifest_files", s->manifest_files, 0);
+	json_u64("manifest_bytes", s->manifest_bytes, 1);
 	json_u64("missing", s->missing, 1);
 	printf(",\"data_dir\":%s", s->has_data_dir ? "true" : "false");
 	json_u64("files", s->files, 1);

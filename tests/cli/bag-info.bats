@@ -66,7 +66,7 @@ BagIt-Version:       1.0
 Tag file encoding:   UTF-8
 Payload algorithms:  md5, sha256
 Tag algorithms:      sha256
-Payload (manifests): 2 files
+Payload (manifests): 2 files, 13 bytes
 Payload (data/):     2 files, 13 bytes
 Payload-Oxum:        13.2 (matches data/)
 fetch.txt:           none
@@ -93,7 +93,7 @@ assert d["tag_algorithms"] == ["sha256"]
 names = sorted(m["name"] for m in d["manifests"])
 assert names == ["manifest-md5.txt", "manifest-sha256.txt", "tagmanifest-sha256.txt"], names
 assert all(m["entries"] == (4 if m["tag"] else 2) for m in d["manifests"]), d["manifests"]
-assert d["payload"] == {"manifest_files": 2, "missing": 0, "data_dir": True, "files": 2,
+assert d["payload"] == {"manifest_files": 2, "manifest_bytes": 13, "missing": 0, "data_dir": True, "files": 2,
                         "bytes": 13, "unlisted": 0}, d["payload"]
 assert d["payload_oxum"]["declared"] == "13.2" and d["payload_oxum"]["matches"] is True
 assert d["fetch"] == {"present": False, "entries": 0}
@@ -190,7 +190,7 @@ assert d['payload_oxum'] == {'declared': None, 'state': 'absent', 'matches': Non
 	printf 'extra' >bag/data/extra.bin
 	printf 'more' >bag/data/more.bin
 	krun 0 bag info bag
-	expect_line "Payload (manifests): 2 files, 1 not in data/"
+	expect_line "Payload (manifests): 2 files, 7 bytes, 1 not in data/"
 	expect_line "Payload (data/):     3 files, 16 bytes, 2 in no manifest"
 	expect_line "bag-info.txt:        none"
 }
@@ -242,7 +242,7 @@ assert d["payload_oxum"]["matches"] is True'
 	krun 0 bag update bag
 	krun 0 bag info bag
 	expect_line "Payload-Oxum:        19.3 (matches data/)"
-	expect_line "Payload (manifests): 3 files"
+	expect_line "Payload (manifests): 3 files, 19 bytes"
 	expect_line "Payload (data/):     3 files, 19 bytes"
 }
 

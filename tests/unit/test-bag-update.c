@@ -318,6 +318,7 @@ static void test_summary(void **state)
 	assert_int_equal(s.payload_algs, KIST_ALG_BIT(KIST_ALG_SHA256));
 	assert_int_equal(s.tag_algs, 0);
 	assert_int_equal(s.manifest_files, 2);
+	assert_int_equal(s.manifest_bytes, 12);
 	assert_int_equal(s.files, 2);
 	assert_int_equal(s.bytes, 12);
 	assert_int_equal(s.unlisted, 0);
@@ -332,6 +333,7 @@ static void test_summary(void **state)
 	assert_int_equal(kist_bag_summarize(dir, &s, fs, &err), KIST_OK);
 	assert_int_equal(s.unlisted, 1);
 	assert_int_equal(s.missing, 1);
+	assert_int_equal(s.manifest_bytes, 6);   /* c.txt only: a.txt is gone */
 	assert_int_equal(s.bytes, 9);
 	assert_int_equal(s.oxum_state, KIST_OXUM_DIFFERS);
 	kist_bag_summary_free(&s);
