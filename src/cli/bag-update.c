@@ -136,9 +136,8 @@ int cmd_bag_update(int argc, char **argv)
 
 	code = cli_exit_code(findings);
 	if (rc != KIST_OK) {
-		/* findings said why, when there are any at the level of rc */
-		if (rc == KIST_FAILED || code == EXIT_OK_)
-			cli_message("error", "%s", err.message[0] ? err.message : "not updated");
+		/* the findings said why; this says that nothing (more) was written */
+		cli_message("error", "%s", err.message[0] ? err.message : "not updated");
 		if (code == EXIT_OK_)
 			code = rc == KIST_INVALID ? EXIT_PROBLEM : EXIT_CANNOT;
 	}

@@ -688,3 +688,14 @@ assert p["missing"] == 0 and p["unlisted"] == 0, p' "$output"
 	krun 1 bag update bag
 	expect_code payload.invalid-utf8
 }
+
+@test "bag update refuses a malformed bag-info.txt and says nothing was written" {
+	payload_bag bag sha256
+	printf 'Source-Organization: X\nthis line has no colon\n' >bag/bag-info.txt
+	printf 'new\n' >bag/data/new.txt
+	before=$(snapshot bag)
+	krun 1 bag update bag
+	expect_code taginfo.malformed
+	expect_stderr_has "not updated"
+	[ "$(snapshot bag)" = "$before" ]
+}
