@@ -699,3 +699,17 @@ assert p["missing"] == 0 and p["unlisted"] == 0, p' "$output"
 	expect_stderr_has "not updated"
 	[ "$(snapshot bag)" = "$before" ]
 }
+
+@test "bag update writes the same bytes whatever the number of threads" {
+	payload_bag bag sha256
+	for i in $(seq 1 60); do printf 'file %d\n' "$i" >"bag/data/sub/f$i.txt"; done
+	random_file bag/data/big.bin 20000000
+	cp -a bag bag2
+	krun 0 bag update -j 1 -a sha512,md5 bag
+	krun 0 bag update -j 8 -a sha512,md5 bag2
+	for f in manifest-sha256.txt manifest-sha512.txt manifest-md5.txt bag-info.txt \
+		tagmanifest-sha256.txt tagmanifest-sha512.txt tagmanifest-md5.txt; do
+		cmp "bag/$f" "bag2/$f"
+	done
+	expect_bag_correct bag
+}
