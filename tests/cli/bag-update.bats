@@ -713,3 +713,22 @@ assert p["missing"] == 0 and p["unlisted"] == 0, p' "$output"
 	done
 	expect_bag_correct bag
 }
+
+@test "bag update of a bag made by kist bag create" {
+	"$KIST" bag create -h 2>&1 | grep -q 'not available yet' && skip "kist bag create is not in this build yet"
+	mkdir -p src/sub
+	printf 'a\n' >src/a.txt
+	printf 'b\n' >src/sub/b.txt
+	krun 0 bag create -a sha256,sha512 src bag
+	cp bag/bag-info.txt info-before.txt
+	printf 'c\n' >bag/data/c.txt
+	rm bag/data/a.txt
+	printf 'B\n' >bag/data/sub/b.txt
+	krun 0 bag update --remove-algorithm sha256 -a md5 bag
+	expect_line "bag: updated: 1 added, 1 removed, 1 changed, oxum $(oxum_of bag/data)"
+	[ ! -e bag/manifest-sha256.txt ] && [ ! -e bag/tagmanifest-sha256.txt ]
+	# only the Payload-Oxum and Bag-Size lines may differ
+	diff <(grep -v '^Payload-Oxum:\|^Bag-Size:' info-before.txt) \
+		<(grep -v '^Payload-Oxum:\|^Bag-Size:' bag/bag-info.txt)
+	expect_bag_correct bag
+}
