@@ -169,6 +169,9 @@ struct val {
 
 	struct tagrun *tags;      /* tag files to hash */
 
+	char **links;             /* symlinks and special files in data/, sorted */
+	size_t nlinks;
+
 	uint32_t *item_file;      /* hash item -> dfile */
 	int failed_oom;
 };
@@ -200,6 +203,11 @@ static const struct kist_check_entry *entry_of(const struct val *v, const struct
 static const char *raw_of(const struct val *v, const struct ref *r)
 {
 	return entry_path(entry_of(v, r)->path);
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* --- walking data/ ------------------------------------------------------------------------ */
@@ -264,6 +272,16 @@ static void translate_walk_findings(struct val *v, struct kist_findings *wf)
 
 		if (path && strncmp(path, v->walk_prefix, v->walk_prefix_len) == 0)
 			path += v->walk_prefix_len;
+		if (path && f->severity >= KIST_SEV_WARNING && strncmp(code, "walk.", 5) == 0 &&
+		    (strstr(code, "symlink") || strcmp(code, "walk.special-file") == 0)) {
+			char **n = realloc(v->links, (v->nlinks + 1) * sizeof(*n));
+
+			if (n) {
+				v->links = n;
+				if ((n[v->nlinks] = strdup(path)))
+					v->nlinks++;
+			}
+		}
 		if (strcmp(code, "walk.symlink") == 0 || strcmp(code, "walk.symlink-loop") == 0 ||
 		    strcmp(code, "walk.dangling-symlink") == 0) {
 			kist_findings_add(v->fs, KIST_SEV_ERROR, "payload.symlink", path,
@@ -320,6 +338,7 @@ static int walk_payload(struct val *v, struct kist_error *err)
 	rc = kist_walk(root, &wo, on_walk, v, wf, &werr);
 	translate_walk_findings(v, wf);
 	kist_findings_free(wf);
+	qsort(v->links, v->nlinks, sizeof(*v->links), str_cmp);
 	free(root);
 	if (v->failed_oom) {
 		kist_error_set(err, KIST_FAILED, "out of memory");
@@ -410,11 +429,6 @@ static int dfile_cmp(const void *a, const void *b)
 	int c = strcmp(x->key, y->key);
 
 	return c ? c : strcmp(x->path, y->path);
-}
-
-static int str_cmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* A path from a manifest that may be used at all: inside the bag, no "..",
@@ -584,12 +598,8 @@ static int check_fetch(struct val *v, struct kist_bag_validate_result *res)
 					  "line %lu: path leaves the bag: %s", fe->line, fe->path);
 			continue;
 		}
-		if (strncmp(p, "data/", 5) != 0) {
-			kist_findings_add(v->fs, KIST_SEV_ERROR, "fetch.not-payload", "fetch.txt",
-					  "line %lu: %s is not under data/; fetch.txt lists only payload files",
-					  fe->line, p);
-			continue;
-		}
+		if (strncmp(p, "data/", 5) != 0)
+			continue;   /* the reader said so (fetch.outside-payload) */
 		if (!(key = nfc_key(&v->arena, p)))
 			return oom(v);
 		v->fetch_keys[v->nfetch_keys++] = key;
@@ -758,10 +768,19 @@ static int merge_payload(struct val *v)
 	for (size_t k = 0; k < nmissing; k++) {
 		const struct ref *r = &v->refs[missing[k]];
 
+		const char *raw = raw_of(v, r);
+		size_t e = group_end(v, missing[k]);
+		uint32_t mask = 0;
+		char names[512];
+
 		if (fetch_has(v, r->key))
 			continue;   /* reported as fetch.pending */
-		kist_findings_add(v->fs, KIST_SEV_ERROR, "payload.missing", raw_of(v, r),
-				  "listed in %s but not in the bag", man_of(v, r)->name);
+		if (v->nlinks && bsearch(&raw, v->links, v->nlinks, sizeof(*v->links), str_cmp))
+			continue;   /* reported as payload.symlink / special-file */
+		for (size_t g = missing[k]; g < e; g++)
+			mask |= 1u << v->refs[g].man;
+		kist_findings_add(v->fs, KIST_SEV_ERROR, "payload.missing", raw,
+				  "listed in %s but not in the bag", man_names(v, mask, names, sizeof(names)));
 	}
 	for (size_t k = 0; k < nunlisted; k++)
 		kist_findings_add(v->fs, KIST_SEV_ERROR, "payload.unlisted", v->files[unlisted[k]].path,
@@ -1095,27 +1114,10 @@ static void lint(struct val *v)
 				  "tag files are in %s, not UTF-8", v->bag->encoding);
 }
 
+/* The reader applies each version's rules to bagit.txt, the bag-info file's
+ * name and its whitespace, and percent-decoding; what is left is here. */
 static void version_rules(struct val *v)
 {
-	static const int known[][2] = { { 0, 93 }, { 0, 94 }, { 0, 95 }, { 0, 96 }, { 0, 97 }, { 1, 0 } };
-	int ok = 0;
-
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (v->bag->major == known[i][0] && v->bag->minor == known[i][1])
-			ok = 1;
-	if (!ok)
-		kist_findings_add(v->fs, KIST_SEV_WARNING, "bagit.unknown-version", "bagit.txt",
-				  "BagIt-Version %d.%d: not one kist knows (0.93 to 0.97, 1.0); "
-				  "read with the rules of the nearest", v->bag->major, v->bag->minor);
-	/* The bag-info file's name goes with the version. */
-	if (v->bag->info_name) {
-		int legacy_name = strcmp(v->bag->info_name, "package-info.txt") == 0;
-
-		if (legacy_name && kist_bag_version_at_least(v->bag, 0, 96))
-			kist_findings_add(v->fs, KIST_SEV_WARNING, "bagit.info-name", "package-info.txt",
-					  "BagIt %d.%d names it bag-info.txt; package-info.txt is the "
-					  "name up to 0.95", v->bag->major, v->bag->minor);
-	}
 	if (!kist_bag_algorithms(v->bag, 0))
 		kist_findings_add(v->fs, KIST_SEV_ERROR, "bag.no-manifest", NULL,
 				  "no payload manifest (manifest-ALG.txt): a bag needs at least one");
@@ -1228,6 +1230,9 @@ out:
 	free(v.fetch_keys);
 	free(v.item_file);
 	tagrun_free(v.tags);
+	for (size_t i = 0; i < v.nlinks; i++)
+		free(v.links[i]);
+	free(v.links);
 	free((char *)v.walk_prefix);
 	kist_bag_free(v.bag);
 	return rc;

@@ -568,9 +568,8 @@ static void test_paths_leaving_the_bag(void **state)
 	put(t, "manifest-sha512.txt", "");
 	retag(t);
 	assert_invalid(t);
-	assert_true(count_code(t, "manifest.unsafe-path") + count_code(t, "list.unsafe-path") >= 4 ||
-		    count_code(t, "manifest.unsafe-path") >= 4);
-	/* nothing outside was hashed: no finding names the secret's digest */
+	/* each refused, by line; none of them opened (the FIFO would hang) */
+	assert_int_equal(count_code(t, "manifest.unsafe-path"), 5);
 	assert_false(t->res.valid);
 	free(fifo);
 	free(secret);
@@ -622,7 +621,9 @@ static void test_listed_symlink_not_followed(void **state)
 	assert_int_equal(symlink(target, link), 0);
 	retag(t);
 	assert_invalid(t);
-	HAS(t, "payload.symlink");
+	assert_true(has_path(t, "payload.symlink", "data/hello.txt"));
+	/* said once, as what it is */
+	HASNT(t, "payload.missing");
 	free(target);
 	free(link);
 }
@@ -843,7 +844,7 @@ static void test_bagit_python_bag(void **state)
 	    "Bag-Software-Agent: bagit.py v1.8.1 <https://github.com/LibraryOfCongress/bagit-python>\n"
 	    "Bagging-Date: 2024-03-01\n"
 	    "Contact-Email: archivist@example.org\n"
-	    "Payload-Oxum: 45.2\n");
+	    "Payload-Oxum: 40.2\n");
 	manifest(t, "manifest-sha256.txt", KIST_ALG_SHA256, payload);
 	manifest(t, "manifest-sha512.txt", KIST_ALG_SHA512, payload);
 	manifest(t, "tagmanifest-sha256.txt", KIST_ALG_SHA256, tags);
