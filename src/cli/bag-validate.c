@@ -80,7 +80,7 @@ static void verdict(char *buf, size_t len, enum kist_bag_check level, int rc,
 		    const struct kist_bag_validate_result *res, const struct tally *t)
 {
 	if (rc == KIST_FAILED && t->errors == 0) {
-		snprintf(buf, len, "could not be read");
+		snprintf(buf, len, "unreadable");
 		return;
 	}
 	if (t->errors == 0 && t->failures == 0) {

@@ -885,6 +885,24 @@ static void test_md5sum_binary_marker(void **state)
 	assert_int_equal(sev(t, "manifest.binary-marker"), KIST_SEV_WARNING);
 }
 
+/* "./data/x": read as data/x, with a lint warning. */
+static void test_leading_dot_slash(void **state)
+{
+	struct tb *t = *state;
+	static const char *const payload[] = { "./data/hello.txt", "./data/sub/dir/b.bin", NULL };
+
+	good_bag(t);
+	manifest(t, "manifest-sha256.txt", KIST_ALG_SHA256, payload);
+	retag(t);
+	assert_valid(t);
+	assert_int_equal(sev(t, "lint.leading-dot-slash"), KIST_SEV_WARNING);
+	HASNT(t, "payload.unlisted");
+	/* still checked: a changed file under a "./" name is a mismatch */
+	put(t, "data/hello.txt", "hello, World\n");
+	assert_invalid(t);
+	assert_int_equal(count_code(t, "payload.checksum-mismatch"), 2);
+}
+
 /* --- lint -------------------------------------------------------------------------------- */
 
 static void test_lint_weak_no_tag_manifest(void **state)
@@ -1003,6 +1021,7 @@ int main(void)
 		T(test_bagit_python_bag),
 		T(test_bagit_java_bag),
 		T(test_md5sum_binary_marker),
+		T(test_leading_dot_slash),
 		T(test_lint_weak_no_tag_manifest),
 		T(test_lint_litter_and_nested_bag),
 		T(test_many_files),
