@@ -826,6 +826,73 @@ static void test_percent_decoding_1_0_only(void **state)
 	assert_valid(t);
 }
 
+/* The conformance suite's bagit-with-invalid-whitespace (0.97 and 1.0):
+ * bagit.txt has no room for whitespace before the colon, in any version. */
+static void test_bagit_txt_whitespace(void **state)
+{
+	struct tb *t = *state;
+
+	good_bag(t);
+	put(t, "bagit.txt", "BagIt-Version : 0.97\nTag-File-Character-Encoding : UTF-8\n");
+	retag(t);
+	assert_invalid(t);
+	put(t, "bagit.txt", "BagIt-Version : 1.0\nTag-File-Character-Encoding : UTF-8\n");
+	retag(t);
+	assert_invalid(t);
+}
+
+/* Before 1.0 a bag-info label may have whitespace before its colon; 1.0
+ * does not allow it. The Payload-Oxum is read either way. */
+static void test_bag_info_label_whitespace(void **state)
+{
+	struct tb *t = *state;
+
+	good_bag(t);
+	put(t, "bagit.txt", "BagIt-Version: 0.97\nTag-File-Character-Encoding: UTF-8\n");
+	put(t, "bag-info.txt", "Payload-Oxum : 23.2\nSource-Organization\t: kist tests\n");
+	retag(t);
+	assert_valid(t);
+	assert_int_equal(t->res.oxum_ok, 1);
+	put(t, "bagit.txt", "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n");
+	retag(t);
+	assert_invalid(t);
+}
+
+/* The conformance suite's duplicate-metadata-entries: repeated bag-info
+ * labels are allowed. */
+static void test_duplicate_metadata_entries(void **state)
+{
+	struct tb *t = *state;
+
+	good_bag(t);
+	put(t, "bag-info.txt", "Bagging-Date: 2016-02-26\nBagging-Date: 2016-03-10\n"
+			       "Contact-Name: Chris Adams\nContact-Name: John Scancella\n"
+			       "Payload-Oxum: 23.2\n");
+	retag(t);
+	assert_valid(t);
+}
+
+/* Manifests in every algorithm kist knows: one read of each file verifies
+ * them all. */
+static void test_every_algorithm(void **state)
+{
+	struct tb *t = *state;
+	static const char *const payload[] = { "data/hello.txt", "data/sub/dir/b.bin", NULL };
+
+	good_bag(t);
+	for (int a = 0; a < KIST_ALG_COUNT; a++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "manifest-%s.txt", kist_alg_bagit_name(a));
+		manifest(t, name, a, payload);
+	}
+	retag(t);
+	assert_valid(t);
+	put(t, "data/hello.txt", "hello, World\n");
+	assert_invalid(t);
+	assert_int_equal(count_code(t, "payload.checksum-mismatch"), KIST_ALG_COUNT);
+}
+
 /* --- bags as other tools write them ---------------------------------------------------------- */
 
 /* bagit-python 1.8: two spaces, sorted bag-info with Bag-Software-Agent,
@@ -1018,6 +1085,10 @@ int main(void)
 		T(test_utf16_tag_files),
 		T(test_package_info_0_95),
 		T(test_percent_decoding_1_0_only),
+		T(test_bagit_txt_whitespace),
+		T(test_bag_info_label_whitespace),
+		T(test_duplicate_metadata_entries),
+		T(test_every_algorithm),
 		T(test_bagit_python_bag),
 		T(test_bagit_java_bag),
 		T(test_md5sum_binary_marker),
