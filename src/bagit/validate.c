@@ -169,7 +169,9 @@ struct val {
 
 	struct tagrun *tags;      /* tag files to hash */
 
-	char **links;             /* symlinks and special files in data/, sorted */
+	int walk_incomplete;      /* some of data/ could not be read */
+	char **links;             /* symlinks, special files and unreadable
+				     directories in data/, sorted */
 	size_t nlinks;
 
 	uint32_t *item_file;      /* hash item -> dfile */
@@ -273,7 +275,9 @@ static void translate_walk_findings(struct val *v, struct kist_findings *wf)
 		if (path && strncmp(path, v->walk_prefix, v->walk_prefix_len) == 0)
 			path += v->walk_prefix_len;
 		if (path && f->severity >= KIST_SEV_WARNING && strncmp(code, "walk.", 5) == 0 &&
-		    (strstr(code, "symlink") || strcmp(code, "walk.special-file") == 0)) {
+		    (strstr(code, "symlink") || strcmp(code, "walk.special-file") == 0 ||
+		     strcmp(code, "walk.unreadable") == 0 || strcmp(code, "walk.too-deep") == 0 ||
+		     strcmp(code, "walk.changed") == 0)) {
 			char **n = realloc(v->links, (v->nlinks + 1) * sizeof(*n));
 
 			if (n) {
@@ -293,6 +297,8 @@ static void translate_walk_findings(struct val *v, struct kist_findings *wf)
 					  f->message ? f->message : "not a regular file");
 			continue;
 		}
+		if (sev == KIST_SEV_FAILURE)
+			v->walk_incomplete = 1;
 		if (strcmp(code, "walk.unreadable") == 0)
 			code = "payload.unreadable";
 		kist_findings_add(v->fs, sev, code, path, "%s", f->message ? f->message : "");
@@ -393,6 +399,8 @@ static void check_oxum(struct val *v, struct kist_bag_validate_result *res)
 	if (kist_bag_info_count(&v->bag->info, "Payload-Oxum") > 1)
 		kist_findings_add(v->fs, KIST_SEV_ERROR, "taginfo.repeated", where,
 				  "Payload-Oxum given more than once");
+	if (v->walk_incomplete)
+		return;   /* data/ could not be counted: that failure says so */
 	if (parse_oxum(oxum, &bytes, &files) < 0) {
 		kist_findings_add(v->fs, KIST_SEV_ERROR, "payload.oxum-malformed", where,
 				  "Payload-Oxum '%s' is not OCTETS.STREAMS", oxum);
@@ -560,6 +568,28 @@ static void warn_normalization(struct val *v, const struct dfile *f)
 			kist_findings_add(v->fs, KIST_SEV_WARNING, "manifest.normalization", f->path,
 					  "%s names it '%s': the same name only in another Unicode "
 					  "normalization form", man_of(v, r)->name, raw_of(v, r));
+	}
+}
+
+/* Is path, or a directory above it, something the walk reported (a link, a
+ * special file, a directory it could not read)? Then that finding says it. */
+static int covered(const struct val *v, const char *path)
+{
+	char buf[4096];
+	size_t len = strlen(path);
+
+	if (!v->nlinks || len >= sizeof(buf))
+		return 0;
+	memcpy(buf, path, len + 1);
+	for (;;) {
+		const char *key = buf;
+		char *slash;
+
+		if (bsearch(&key, v->links, v->nlinks, sizeof(*v->links), str_cmp))
+			return 1;
+		if (!(slash = strrchr(buf, '/')))
+			return 0;
+		*slash = '\0';
 	}
 }
 
@@ -775,8 +805,8 @@ static int merge_payload(struct val *v)
 
 		if (fetch_has(v, r->key))
 			continue;   /* reported as fetch.pending */
-		if (v->nlinks && bsearch(&raw, v->links, v->nlinks, sizeof(*v->links), str_cmp))
-			continue;   /* reported as payload.symlink / special-file */
+		if (covered(v, raw))
+			continue;   /* reported as a link, special file, unreadable directory */
 		for (size_t g = missing[k]; g < e; g++)
 			mask |= 1u << v->refs[g].man;
 		kist_findings_add(v->fs, KIST_SEV_ERROR, "payload.missing", raw,
@@ -1171,18 +1201,17 @@ int kist_bag_validate(const char *path, const struct kist_bag_validate_options *
 	v.v1 = kist_bag_version_at_least(v.bag, 1, 0);
 	res->version_major = v.bag->major;
 	res->version_minor = v.bag->minor;
-	v.walk_prefix_len = strlen(path) + 1;
+	/* The walk names files "BAG/data/...", as kist_path_join makes it. */
 	{
-		char *pfx = malloc(v.walk_prefix_len + 1);
+		char *root = kist_path_join(path, "data");
 
-		if (!pfx) {
+		if (!root) {
 			kist_bag_free(v.bag);
 			return kist_error_set(err, KIST_FAILED, "out of memory");
 		}
-		memcpy(pfx, path, v.walk_prefix_len - 1);
-		pfx[v.walk_prefix_len - 1] = '/';
-		pfx[v.walk_prefix_len] = '\0';
-		v.walk_prefix = pfx;
+		v.walk_prefix_len = strlen(root) - 4;
+		root[v.walk_prefix_len] = '\0';
+		v.walk_prefix = root;
 	}
 
 	check_bagit_bom(&v);

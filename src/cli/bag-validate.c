@@ -42,6 +42,7 @@ struct tally {
 	const char *bag;
 	size_t errors, failures, warnings;
 	size_t missing, pending;   /* payload.missing / tag.missing, fetch.pending */
+	int unreadable;            /* bag.unreadable: the bag itself */
 };
 
 static void print_finding(void *ctx, const struct kist_finding *f)
@@ -58,6 +59,8 @@ static void print_finding(void *ctx, const struct kist_finding *f)
 		t->missing++;
 	else if (strcmp(f->code, "fetch.pending") == 0)
 		t->pending++;
+	else if (strcmp(f->code, "bag.unreadable") == 0)
+		t->unreadable = 1;
 	if (cli.format == FORMAT_JSON)
 		return;
 	if (cli.quiet && f->severity < KIST_SEV_ERROR)
@@ -66,10 +69,13 @@ static void print_finding(void *ctx, const struct kist_finding *f)
 		return;
 	fprintf(stderr, "kist bag validate: %s: ", kist_severity_name(f->severity));
 	/* Paths are relative to the bag: name the bag too. */
-	cli_print_escaped(stderr, t->bag);
 	if (f->path) {
-		fputc('/', stderr);
-		cli_print_escaped(stderr, f->path);
+		char *full = kist_path_join(t->bag, f->path);
+
+		cli_print_escaped(stderr, full ? full : f->path);
+		free(full);
+	} else {
+		cli_print_escaped(stderr, t->bag);
 	}
 	fputs(": ", stderr);
 	fprintf(stderr, "%s (%s)\n", f->message ? f->message : "out of memory", f->code);
@@ -79,7 +85,7 @@ static void print_finding(void *ctx, const struct kist_finding *f)
 static void verdict(char *buf, size_t len, enum kist_bag_check level, int rc,
 		    const struct kist_bag_validate_result *res, const struct tally *t)
 {
-	if (rc == KIST_FAILED && t->errors == 0) {
+	if (t->unreadable || (rc == KIST_FAILED && t->errors == 0 && t->failures == 0)) {
 		snprintf(buf, len, "unreadable");
 		return;
 	}
@@ -102,8 +108,12 @@ static void verdict(char *buf, size_t len, enum kist_bag_check level, int rc,
 		return;
 	}
 	(void)res;
-	snprintf(buf, len, "invalid (%zu error%s)", t->errors + t->failures,
-		 t->errors + t->failures == 1 ? "" : "s");
+	if (t->errors == 0) {
+		/* nothing wrong found, but not everything could be read */
+		snprintf(buf, len, "unreadable (%zu failure%s)", t->failures, t->failures == 1 ? "" : "s");
+		return;
+	}
+	snprintf(buf, len, "invalid (%zu error%s)", t->errors, t->errors == 1 ? "" : "s");
 }
 
 /* The verdict as one word (or two) for JSON. */

@@ -318,3 +318,29 @@ json_get() {
 	expect_output "bag: valid"
 	expect_no_stderr
 }
+
+@test "an unreadable directory in data/: exit 3, its files not called missing" {
+	mkbag bag
+	mkdir bag/data/locked
+	echo inside >bag/data/locked/f
+	(cd bag && sha256sum data/hello.txt data/sub/b.bin data/locked/f >manifest-sha256.txt &&
+		sha512sum data/hello.txt data/sub/b.bin data/locked/f >manifest-sha512.txt)
+	printf 'Payload-Oxum: 30.3\nSource-Organization: kist tests\n' >bag/bag-info.txt
+	retag bag
+	krun 0 bag validate bag
+	as_nobody_prepare
+	chmod 000 bag/data/locked
+	nrun 3 bag validate bag
+	expect_output "bag: unreadable (1 failure)"
+	expect_vfinding failure bag/data/locked payload.unreadable
+	refute_code payload.missing
+	refute_code payload.oxum-mismatch
+}
+
+@test "BAG given with a trailing slash: findings name BAG/data/..." {
+	mkbag bag
+	ln -s ../bagit.txt bag/data/link
+	krun 1 bag validate bag/
+	expect_vfinding error bag/data/link payload.symlink
+	expect_output "bag/: invalid (1 error)"
+}
