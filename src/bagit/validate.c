@@ -157,7 +157,6 @@ struct val {
 	struct dfile *files;
 	size_t nfiles, capfiles;
 	uint64_t bytes;
-	int nested_bag_seen;
 
 	struct ref *refs;
 	size_t nrefs;
@@ -1145,8 +1144,9 @@ static void lint(struct val *v)
 }
 
 /* The reader applies each version's rules to bagit.txt, the bag-info file's
- * name and its whitespace, and percent-decoding; what is left is here. */
-static void version_rules(struct val *v)
+ * name and its whitespace, and percent-decoding. "At least one payload
+ * manifest" is the validator's. */
+static void check_manifests_present(struct val *v)
 {
 	if (!kist_bag_algorithms(v->bag, 0))
 		kist_findings_add(v->fs, KIST_SEV_ERROR, "bag.no-manifest", NULL,
@@ -1215,7 +1215,7 @@ int kist_bag_validate(const char *path, const struct kist_bag_validate_options *
 	}
 
 	check_bagit_bom(&v);
-	version_rules(&v);
+	check_manifests_present(&v);
 	if (walk_payload(&v, err) < 0) {
 		rc = KIST_FAILED;
 		goto out;
@@ -1235,7 +1235,9 @@ int kist_bag_validate(const char *path, const struct kist_bag_validate_options *
 		rc = KIST_FAILED;
 		goto out;
 	}
-	res->complete = kist_findings_count_severity(findings, KIST_SEV_ERROR) == errors0;
+	/* Complete: nothing wrong and nothing unreadable before any byte of
+	 * the payload is read (RFC 8493 section 3). */
+	res->complete = problems(findings) == errors0 + failures0;
 	if (v.opt->level == KIST_BAG_CHECK_FULL) {
 		if (hash_payload(&v, err) != KIST_OK || hash_tags(&v, err) != KIST_OK) {
 			rc = KIST_FAILED;
