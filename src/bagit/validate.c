@@ -50,7 +50,8 @@ struct arena {
 	struct arena_block *head;
 };
 
-static char *arena_strndup(struct arena *a, const char *s, size_t n)
+/* n + 1 bytes, the last set to NUL. */
+static char *arena_alloc(struct arena *a, size_t n)
 {
 	struct arena_block *b = a->head;
 	char *p;
@@ -66,9 +67,17 @@ static char *arena_strndup(struct arena *a, const char *s, size_t n)
 		a->head = b;
 	}
 	p = b->data + b->used;
-	memcpy(p, s, n);
 	p[n] = '\0';
 	b->used += n + 1;
+	return p;
+}
+
+static char *arena_strndup(struct arena *a, const char *s, size_t n)
+{
+	char *p = arena_alloc(a, n);
+
+	if (p)
+		memcpy(p, s, n);
 	return p;
 }
 
@@ -206,6 +215,13 @@ static const char *raw_of(const struct val *v, const struct ref *r)
 	return entry_path(entry_of(v, r)->path);
 }
 
+/* qsort, which must not be given a NULL array even for no elements. */
+static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 static int str_cmp(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -239,8 +255,9 @@ static int on_walk(void *ctx, const struct kist_walk_entry *e)
 		v->files = n;
 		v->capfiles = cap;
 	}
-	if (!(path = arena_strndup(&v->arena, "data/", 5 + rlen)))
+	if (!(path = arena_alloc(&v->arena, 5 + rlen)))
 		return oom(v);
+	memcpy(path, "data/", 5);
 	memcpy(path + 5, e->rel, rlen + 1);
 	f = &v->files[v->nfiles++];
 	f->path = path;
@@ -343,7 +360,7 @@ static int walk_payload(struct val *v, struct kist_error *err)
 	rc = kist_walk(root, &wo, on_walk, v, wf, &werr);
 	translate_walk_findings(v, wf);
 	kist_findings_free(wf);
-	qsort(v->links, v->nlinks, sizeof(*v->links), str_cmp);
+	sort(v->links, v->nlinks, sizeof(*v->links), str_cmp);
 	free(root);
 	if (v->failed_oom) {
 		kist_error_set(err, KIST_FAILED, "out of memory");
@@ -495,7 +512,7 @@ static int collect_refs(struct val *v)
 	if (leading)
 		kist_findings_add(v->fs, KIST_SEV_WARNING, "lint.leading-dot-slash", leading_name,
 				  "%zu path(s) start with './'; read as relative to the bag", leading);
-	qsort(v->refs, v->nrefs, sizeof(*v->refs), ref_cmp);
+	sort(v->refs, v->nrefs, sizeof(*v->refs), ref_cmp);
 	return 0;
 }
 
@@ -635,13 +652,13 @@ static int check_fetch(struct val *v, struct kist_bag_validate_result *res)
 		if (!bsearch(&key, v->refs, v->nrefs, sizeof(*v->refs), ref_key_cmp))
 			kist_findings_add(v->fs, KIST_SEV_ERROR, "fetch.not-in-manifest", p,
 					  "in fetch.txt (line %lu) but in no payload manifest", fe->line);
-		if (!bsearch(&key, v->files, v->nfiles, sizeof(*v->files), dfile_key_cmp)) {
+		if (!v->nfiles || !bsearch(&key, v->files, v->nfiles, sizeof(*v->files), dfile_key_cmp)) {
 			res->pending_fetch++;
 			kist_findings_add(v->fs, KIST_SEV_ERROR, "fetch.pending", p,
 					  "still to be fetched from %s", fe->url);
 		}
 	}
-	qsort(v->fetch_keys, v->nfetch_keys, sizeof(*v->fetch_keys), str_cmp);
+	sort(v->fetch_keys, v->nfetch_keys, sizeof(*v->fetch_keys), str_cmp);
 	return 0;
 }
 
@@ -696,8 +713,8 @@ static int match_case(struct val *v, size_t *missing, size_t *nmissing, size_t *
 		if (!(fu[k].key = fold_key(v->files[unlisted[k]].key)))
 			goto out;
 	}
-	qsort(fm, nm, sizeof(*fm), fold_cmp);
-	qsort(fu, nu, sizeof(*fu), fold_cmp);
+	sort(fm, nm, sizeof(*fm), fold_cmp);
+	sort(fu, nu, sizeof(*fu), fold_cmp);
 	while (i < nm && j < nu) {
 		int c = strcmp(fm[i].key, fu[j].key);
 
@@ -1052,7 +1069,7 @@ static int check_tags(struct val *v, struct kist_error *err)
 			n++;
 		}
 	}
-	qsort(t->refs, n, sizeof(*t->refs), tagref_cmp);
+	sort(t->refs, n, sizeof(*t->refs), tagref_cmp);
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
 
@@ -1227,7 +1244,7 @@ int kist_bag_validate(const char *path, const struct kist_bag_validate_options *
 		goto verdict;
 
 	lint(&v);
-	qsort(v.files, v.nfiles, sizeof(*v.files), dfile_cmp);
+	sort(v.files, v.nfiles, sizeof(*v.files), dfile_cmp);
 	/* fetch.txt first: a missing file it lists is pending, not missing */
 	if (collect_refs(&v) < 0 || check_fetch(&v, res) < 0 || merge_payload(&v) < 0)
 		goto oom;
