@@ -174,6 +174,8 @@ struct val {
 
 	const char **fetch_keys;  /* sorted, NFC */
 	size_t nfetch_keys;
+	uint64_t pending_bytes;   /* the lengths fetch.txt gives for files not here */
+	int pending_unknown;      /* ... some given as "-" */
 
 	struct tagrun *tags;      /* tag files to hash */
 
@@ -423,10 +425,21 @@ static void check_oxum(struct val *v, struct kist_bag_validate_result *res)
 		res->oxum_ok = 0;
 		return;
 	}
-	if (bytes != v->bytes || files != v->nfiles) {
-		kist_findings_add(v->fs, KIST_SEV_ERROR, "payload.oxum-mismatch", where,
-				  "Payload-Oxum says %" PRIu64 " bytes in %" PRIu64 " files; data/ holds %"
-				  PRIu64 " bytes in %zu files", bytes, files, v->bytes, v->nfiles);
+	/* Payload-Oxum counts the whole payload, fetched or not: files still
+	 * to be fetched count with the length fetch.txt gives them. */
+	if (files != v->nfiles + res->pending_fetch ||
+	    (!v->pending_unknown && bytes != v->bytes + v->pending_bytes)) {
+		if (res->pending_fetch)
+			kist_findings_add(v->fs, KIST_SEV_ERROR, "payload.oxum-mismatch", where,
+					  "Payload-Oxum says %" PRIu64 " bytes in %" PRIu64 " files; data/ "
+					  "holds %" PRIu64 " bytes in %zu files, and fetch.txt %zu more "
+					  "files%s", bytes, files, v->bytes, v->nfiles, res->pending_fetch,
+					  v->pending_unknown ? " of unknown length" : "");
+		else
+			kist_findings_add(v->fs, KIST_SEV_ERROR, "payload.oxum-mismatch", where,
+					  "Payload-Oxum says %" PRIu64 " bytes in %" PRIu64 " files; data/ "
+					  "holds %" PRIu64 " bytes in %zu files", bytes, files, v->bytes,
+					  v->nfiles);
 		res->oxum_ok = 0;
 		return;
 	}
@@ -626,7 +639,9 @@ static int ref_key_cmp(const void *k, const void *e)
 }
 
 /* fetch.txt: entries not present yet make the bag incomplete. */
-static int check_fetch(struct val *v, struct kist_bag_validate_result *res)
+/* with_manifests: also check each entry is in a payload manifest (the refs
+ * are sorted); --fast only counts what is still to be fetched. */
+static int check_fetch(struct val *v, struct kist_bag_validate_result *res, int with_manifests)
 {
 	const struct kist_bag *bag = v->bag;
 
@@ -649,11 +664,15 @@ static int check_fetch(struct val *v, struct kist_bag_validate_result *res)
 		if (!(key = nfc_key(&v->arena, p)))
 			return oom(v);
 		v->fetch_keys[v->nfetch_keys++] = key;
-		if (!bsearch(&key, v->refs, v->nrefs, sizeof(*v->refs), ref_key_cmp))
+		if (with_manifests && !bsearch(&key, v->refs, v->nrefs, sizeof(*v->refs), ref_key_cmp))
 			kist_findings_add(v->fs, KIST_SEV_ERROR, "fetch.not-in-manifest", p,
 					  "in fetch.txt (line %lu) but in no payload manifest", fe->line);
 		if (!v->nfiles || !bsearch(&key, v->files, v->nfiles, sizeof(*v->files), dfile_key_cmp)) {
 			res->pending_fetch++;
+			if (fe->length == UINT64_MAX)
+				v->pending_unknown = 1;
+			else
+				v->pending_bytes += fe->length;
 			kist_findings_add(v->fs, KIST_SEV_ERROR, "fetch.pending", p,
 					  "still to be fetched from %s", fe->url);
 		}
@@ -1239,14 +1258,20 @@ int kist_bag_validate(const char *path, const struct kist_bag_validate_options *
 	}
 	res->payload_files = v.nfiles;
 	res->payload_bytes = v.bytes;
-	check_oxum(&v, res);
-	if (v.opt->level == KIST_BAG_CHECK_FAST)
-		goto verdict;
-
-	lint(&v);
 	sort(v.files, v.nfiles, sizeof(*v.files), dfile_cmp);
-	/* fetch.txt first: a missing file it lists is pending, not missing */
-	if (collect_refs(&v) < 0 || check_fetch(&v, res) < 0 || merge_payload(&v) < 0)
+	if (v.opt->level == KIST_BAG_CHECK_FAST) {
+		if (check_fetch(&v, res, 0) < 0)
+			goto oom;
+		check_oxum(&v, res);
+		goto verdict;
+	}
+	lint(&v);
+	/* fetch.txt before the merge: a missing file it lists is pending, not
+	 * missing; and before the Oxum, which counts pending files too */
+	if (collect_refs(&v) < 0 || check_fetch(&v, res, 1) < 0)
+		goto oom;
+	check_oxum(&v, res);
+	if (merge_payload(&v) < 0)
 		goto oom;
 	if (check_tags(&v, err) != KIST_OK) {
 		rc = KIST_FAILED;

@@ -42,6 +42,7 @@ struct tally {
 	const char *bag;
 	size_t errors, failures, warnings;
 	size_t missing, pending;   /* payload.missing / tag.missing, fetch.pending */
+	size_t oxum;               /* payload.oxum-mismatch */
 	int unreadable;            /* bag.unreadable: the bag itself */
 };
 
@@ -59,6 +60,8 @@ static void print_finding(void *ctx, const struct kist_finding *f)
 		t->missing++;
 	else if (strcmp(f->code, "fetch.pending") == 0)
 		t->pending++;
+	else if (strcmp(f->code, "payload.oxum-mismatch") == 0)
+		t->oxum++;
 	else if (strcmp(f->code, "bag.unreadable") == 0)
 		t->unreadable = 1;
 	if (cli.format == FORMAT_JSON)
@@ -95,7 +98,9 @@ static void verdict(char *buf, size_t len, enum kist_bag_check level, int rc,
 			 : level == KIST_BAG_CHECK_COMPLETENESS ? "complete" : "valid");
 		return;
 	}
-	if (t->errors && t->errors == t->missing + t->pending) {
+	/* Files missing or still to be fetched (and the Payload-Oxum that
+	 * therefore disagrees): incomplete rather than invalid. */
+	if (t->missing + t->pending && t->errors == t->missing + t->pending + t->oxum) {
 		int n = 0;
 
 		n = snprintf(buf, len, "incomplete (");

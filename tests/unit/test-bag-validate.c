@@ -696,12 +696,40 @@ static void test_fetch_pending(void **state)
 	good_bag(t);
 	put(t, "fetch.txt", "https://example.org/b.bin 10 data/sub/dir/b.bin\n");
 	rm(t, "data/sub/dir/b.bin");
-	put(t, "bag-info.txt", "Payload-Oxum: 23.2\nSource-Organization: kist tests\n");
 	assert_invalid(t);
 	assert_false(t->res.complete);
 	assert_int_equal(t->res.pending_fetch, 1);
 	assert_true(has_path(t, "fetch.pending", "data/sub/dir/b.bin"));
 	HASNT(t, "payload.missing");
+	/* Payload-Oxum counts the whole payload: 13 bytes here, 10 to fetch */
+	assert_int_equal(t->res.oxum_ok, 1);
+	assert_int_equal(errors(t), 1);
+	/* --fast sees the hole too */
+	assert_int_equal(validate(t, KIST_BAG_CHECK_FAST), KIST_INVALID);
+	assert_int_equal(t->res.pending_fetch, 1);
+	assert_int_equal(t->res.oxum_ok, 1);
+	/* a wrong length in fetch.txt shows in the Oxum */
+	put(t, "fetch.txt", "https://example.org/b.bin 11 data/sub/dir/b.bin\n");
+	assert_invalid(t);
+	assert_int_equal(t->res.oxum_ok, 0);
+	/* an unknown length ("-"): only the file count can be compared */
+	put(t, "fetch.txt", "https://example.org/b.bin - data/sub/dir/b.bin\n");
+	assert_invalid(t);
+	assert_int_equal(t->res.oxum_ok, 1);
+	HASNT(t, "payload.oxum-mismatch");
+}
+
+/* RFC 8493 2.2.3: every file fetch.txt lists is in every payload manifest. */
+static void test_fetch_not_in_manifest(void **state)
+{
+	struct tb *t = *state;
+
+	good_bag(t);
+	put(t, "fetch.txt", "https://example.org/c 1 data/c\n");
+	retag(t);
+	assert_invalid(t);
+	assert_true(has_path(t, "fetch.not-in-manifest", "data/c"));
+	assert_true(has_path(t, "fetch.pending", "data/c"));
 }
 
 static void test_fetch_already_fetched(void **state)
@@ -1080,6 +1108,7 @@ int main(void)
 		T(test_fast_without_oxum),
 		T(test_fetch_pending),
 		T(test_fetch_already_fetched),
+		T(test_fetch_not_in_manifest),
 		T(test_bom_in_bagit_txt),
 		T(test_iso_8859_1_tag_files),
 		T(test_utf16_tag_files),
