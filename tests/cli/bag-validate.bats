@@ -347,3 +347,34 @@ json_get() {
 	expect_vfinding error bag/data/link payload.symlink
 	expect_output "bag/: invalid (1 error)"
 }
+
+@test "50,000 files: under 300 bytes resident per file above a small bag" {
+	[ -x /usr/bin/time ] || skip "no /usr/bin/time"
+	python3 - big 50000 <<'PY'
+import hashlib, os, sys
+root, n = sys.argv[1], int(sys.argv[2])
+lines, total = [], 0
+for i in range(n):
+    d = "data/d%03d" % (i // 1000)
+    if i % 1000 == 0:
+        os.makedirs(os.path.join(root, d))
+    p = "%s/file-%07d.txt" % (d, i)
+    b = b"file %d\n" % i
+    with open(os.path.join(root, p), "wb") as f:
+        f.write(b)
+    total += len(b)
+    lines.append("%s  %s\n" % (hashlib.sha256(b).hexdigest(), p))
+open(os.path.join(root, "manifest-sha256.txt"), "w").write("".join(lines))
+open(os.path.join(root, "bagit.txt"), "w").write("BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n")
+open(os.path.join(root, "bag-info.txt"), "w").write("Payload-Oxum: %d.%d\n" % (total, n))
+PY
+	mkbag small
+	/usr/bin/time -f %M -o small.rss "$KIST" bag validate -q small
+	/usr/bin/time -f %M -o big.rss "$KIST" bag validate -q big
+	/usr/bin/time -f %M -o big-c.rss "$KIST" bag validate -q --completeness-only big
+	local base big bigc
+	base=$(tail -n 1 small.rss) big=$(tail -n 1 big.rss) bigc=$(tail -n 1 big-c.rss)
+	# KB above base, per file, in bytes
+	(((big - base) * 1024 / 50000 < 300)) || flunk "full: $(((big - base) * 1024 / 50000)) bytes per file"
+	(((bigc - base) * 1024 / 50000 < 300)) || flunk "completeness: $(((bigc - base) * 1024 / 50000)) bytes per file"
+}
