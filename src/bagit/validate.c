@@ -487,7 +487,7 @@ static int collect_refs(struct val *v)
 			total += v->bag->manifests[m].list.count;
 	if (!(v->refs = malloc((total ? total : 1) * sizeof(*v->refs))))
 		return oom(v);
-	for (size_t m = 0; m < v->bag->nmanifests && m < 16; m++) {
+	for (size_t m = 0; m < v->bag->nmanifests && m < 32; m++) {
 		const struct kist_bag_manifest *man = &v->bag->manifests[m];
 
 		if (man->is_tag)
@@ -543,7 +543,7 @@ static const char *man_names(const struct val *v, uint32_t mask, char *buf, size
 	size_t off = 0;
 
 	buf[0] = '\0';
-	for (size_t m = 0; m < v->bag->nmanifests && m < 16; m++)
+	for (size_t m = 0; m < v->bag->nmanifests && m < 32; m++)
 		if (mask & (1u << m)) {
 			int n = snprintf(buf + off, len - off, "%s%s", off ? ", " : "",
 					 v->bag->manifests[m].name);

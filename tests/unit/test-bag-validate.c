@@ -829,6 +829,34 @@ static void test_package_info_0_95(void **state)
 	HAS(t, "lint.weak-algorithm");
 }
 
+/* Every version from 0.93 to 1.0, each with its bag-info file's name. */
+static void test_every_version(void **state)
+{
+	struct tb *t = *state;
+	static const char *const versions[] = { "0.93", "0.94", "0.95", "0.96", "0.97", "1.0" };
+	static const char *const payload[] = { "data/hello.txt", NULL };
+
+	put(t, "data/hello.txt", "hello, world\n");
+	manifest(t, "manifest-sha256.txt", KIST_ALG_SHA256, payload);
+	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+		const char *info = i < 3 ? "package-info.txt" : "bag-info.txt";
+		const char *other = i < 3 ? "bag-info.txt" : "package-info.txt";
+		const char *tags[] = { "bagit.txt", info, "manifest-sha256.txt", NULL };
+		char bagit[128], *stale = kist_path_join(t->bag, other);
+
+		unlink(stale);
+		free(stale);
+		snprintf(bagit, sizeof(bagit), "BagIt-Version: %s\nTag-File-Character-Encoding: UTF-8\n",
+			 versions[i]);
+		put(t, "bagit.txt", bagit);
+		put(t, info, "Payload-Oxum: 13.1\n");
+		manifest(t, "tagmanifest-sha256.txt", KIST_ALG_SHA256, tags);
+		assert_valid(t);
+		assert_int_equal(warnings(t), 0);
+		assert_int_equal(t->res.oxum_ok, 1);
+	}
+}
+
 /* Percent-encoding of CR, LF and % in manifest paths is BagIt 1.0's; before,
  * a manifest path is taken as written. */
 static void test_percent_decoding_1_0_only(void **state)
@@ -1113,6 +1141,7 @@ int main(void)
 		T(test_iso_8859_1_tag_files),
 		T(test_utf16_tag_files),
 		T(test_package_info_0_95),
+		T(test_every_version),
 		T(test_percent_decoding_1_0_only),
 		T(test_bagit_txt_whitespace),
 		T(test_bag_info_label_whitespace),
