@@ -13,7 +13,24 @@
  *      the union of the manifests' algorithms (each file read once), and one
  *      more run the tag files.
  * Nothing named by a manifest or fetch.txt is opened except beneath the bag's
- * directory, without following symlinks. */
+ * directory, without following symlinks.
+ *
+ * Finding codes added here (the reader adds bagit.*, taginfo.*, manifest.*,
+ * fetch.* of its own; the pipeline file.*):
+ *   errors    bag.no-manifest bag.no-payload-dir bag.not-a-bag bagit.bom
+ *             payload.missing payload.unlisted payload.checksum-mismatch
+ *             payload.symlink payload.special-file payload.normalization-clash
+ *             payload.oxum-mismatch payload.oxum-malformed payload.no-oxum (--fast)
+ *             manifest.duplicate (1.0; a warning before) manifest.not-in-every (1.0)
+ *             manifest.not-payload manifest.unsafe-path tagmanifest.lists-payload
+ *             tag.missing tag.checksum-mismatch tag.symlink tag.outside
+ *             tag.not-regular fetch.pending fetch.not-in-manifest fetch.unsafe-path
+ *             taginfo.repeated (Payload-Oxum twice)
+ *   failures  bag.unreadable payload.unreadable tag.unreadable file.unreadable
+ *             file.changed
+ *   warnings  manifest.normalization manifest.case lint.weak-algorithm
+ *             lint.no-tag-manifest lint.no-oxum lint.nested-bag lint.os-litter
+ *             lint.leading-dot-slash lint.tag-encoding lint.manifests-differ */
 #include <config.h>
 
 #include <ctype.h>
