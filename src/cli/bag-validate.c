@@ -237,7 +237,8 @@ int cmd_bag_validate(int argc, char **argv)
 		if (cli.format == FORMAT_JSON) {
 			print_json_bag(i == optind, argv[i], v, &res, fs, opt.level);
 		} else if (!(cli.quiet && bagcode == EXIT_OK_)) {
-			fputs(argv[i], stdout);
+			/* one line per bag, whatever bytes its name holds */
+			cli_print_escaped(stdout, argv[i]);
 			printf(": %s\n", v);
 		}
 		if (bagcode > code)

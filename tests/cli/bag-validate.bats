@@ -378,3 +378,9 @@ PY
 	(((big - base) * 1024 / 50000 < 300)) || flunk "full: $(((big - base) * 1024 / 50000)) bytes per file"
 	(((bigc - base) * 1024 / 50000 < 300)) || flunk "completeness: $(((bigc - base) * 1024 / 50000)) bytes per file"
 }
+
+@test "a bag name with a line break: one verdict line, escaped" {
+	mkbag "$(printf 'two\nlines')"
+	krun 0 bag validate "$(printf 'two\nlines')"
+	expect_output 'two\nlines: valid'
+}

@@ -256,6 +256,15 @@ static void test_valid_bag(void **state)
 	assert_int_equal(t->res.pending_fetch, 0);
 	assert_int_equal(t->res.version_major, 1);
 	assert_int_equal(t->res.version_minor, 0);
+	/* no options: a full check */
+	{
+		struct kist_error err;
+
+		kist_findings_free(t->fs);
+		t->fs = kist_findings_new();
+		assert_int_equal(kist_bag_validate(t->bag, NULL, &t->res, t->fs, &err), KIST_OK);
+		assert_true(t->res.valid);
+	}
 	/* completeness-only agrees, and says complete without hashing */
 	assert_int_equal(validate(t, KIST_BAG_CHECK_COMPLETENESS), KIST_OK);
 	assert_true(t->res.complete);
