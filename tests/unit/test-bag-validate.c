@@ -958,6 +958,29 @@ static void test_every_algorithm(void **state)
 	assert_int_equal(count_code(t, "payload.checksum-mismatch"), KIST_ALG_COUNT);
 }
 
+/* 1.0 manifests write a line break in a name as %0A; names that are not
+ * UTF-8 are compared as bytes. */
+static void test_awkward_names(void **state)
+{
+	struct tb *t = *state;
+	char a[KIST_DIGEST_HEX_MAX], b[KIST_DIGEST_HEX_MAX], text[512];
+
+	put(t, "bagit.txt", "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n");
+	put(t, "data/line\nbreak", "1");
+	put(t, "data/latin\xe9", "22");
+	put(t, "bag-info.txt", "Payload-Oxum: 3.2\n");
+	hex_of(t, "data/line\nbreak", KIST_ALG_SHA256, a);
+	hex_of(t, "data/latin\xe9", KIST_ALG_SHA256, b);
+	snprintf(text, sizeof(text), "%s  data/line%%0Abreak\n%s  data/latin\xe9\n", a, b);
+	put(t, "manifest-sha256.txt", text);
+	manifest(t, "tagmanifest-sha256.txt", KIST_ALG_SHA256,
+		 (const char *const[]){ "bagit.txt", "bag-info.txt", "manifest-sha256.txt", NULL });
+	assert_valid(t);
+	put(t, "data/latin\xe9", "23");
+	assert_invalid(t);
+	assert_true(has_path(t, "payload.checksum-mismatch", "data/latin\xe9"));
+}
+
 /* --- bags as other tools write them ---------------------------------------------------------- */
 
 /* bagit-python 1.8: two spaces, sorted bag-info with Bag-Software-Agent,
@@ -1156,6 +1179,7 @@ int main(void)
 		T(test_bag_info_label_whitespace),
 		T(test_duplicate_metadata_entries),
 		T(test_every_algorithm),
+		T(test_awkward_names),
 		T(test_bagit_python_bag),
 		T(test_bagit_java_bag),
 		T(test_md5sum_binary_marker),
