@@ -637,6 +637,23 @@ static void test_listed_symlink_not_followed(void **state)
 	free(link);
 }
 
+/* A FIFO in data/, listed: never opened (that would hang), an error. */
+static void test_fifo_in_payload(void **state)
+{
+	struct tb *t = *state;
+	char *fifo = kist_path_join(t->bag, "data/pipe");
+
+	good_bag(t);
+	append_line(t, "manifest-sha256.txt", KIST_ALG_SHA256, "data/hello.txt", "data/pipe");
+	append_line(t, "manifest-sha512.txt", KIST_ALG_SHA512, "data/hello.txt", "data/pipe");
+	retag(t);
+	assert_int_equal(mkfifo(fifo, 0644), 0);
+	assert_invalid(t);
+	assert_true(has_path(t, "payload.special-file", "data/pipe"));
+	HASNT(t, "payload.missing");
+	free(fifo);
+}
+
 static void test_symlinked_data_dir(void **state)
 {
 	struct tb *t = *state;
@@ -1162,6 +1179,7 @@ int main(void)
 		T(test_dot_notation_out_of_scope),
 		T(test_symlink_in_payload_pointing_out),
 		T(test_listed_symlink_not_followed),
+		T(test_fifo_in_payload),
 		T(test_symlinked_data_dir),
 		T(test_oxum_mismatch),
 		T(test_fast_never_valid),
