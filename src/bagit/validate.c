@@ -655,9 +655,10 @@ static int ref_key_cmp(const void *k, const void *e)
 	return strcmp(*(const char *const *)k, ((const struct ref *)e)->key);
 }
 
-/* fetch.txt: entries not present yet make the bag incomplete. */
-/* with_manifests: also check each entry is in a payload manifest (the refs
- * are sorted); --fast only counts what is still to be fetched. */
+/* fetch.txt: entries not present yet make the bag incomplete (fetch.pending,
+ * counted with their lengths for the Payload-Oxum). with_manifests: also
+ * check each entry is in a payload manifest (the refs are sorted); --fast
+ * only counts what is still to be fetched. */
 static int check_fetch(struct val *v, struct kist_bag_validate_result *res, int with_manifests)
 {
 	const struct kist_bag *bag = v->bag;
