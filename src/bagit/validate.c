@@ -448,15 +448,14 @@ static void check_oxum(struct val *v, struct kist_bag_validate_result *res)
 	    (!v->pending_unknown && bytes != v->bytes + v->pending_bytes)) {
 		if (res->pending_fetch)
 			kist_findings_add(v->fs, KIST_SEV_ERROR, "payload.oxum-mismatch", where,
-					  "Payload-Oxum says %" PRIu64 " bytes in %" PRIu64 " files; data/ "
-					  "holds %" PRIu64 " bytes in %zu files, and fetch.txt %zu more "
-					  "files%s", bytes, files, v->bytes, v->nfiles, res->pending_fetch,
+					  "Payload-Oxum is %" PRIu64 ".%" PRIu64 " (octets.files); data/ "
+					  "holds %" PRIu64 ".%zu, and fetch.txt %zu file(s) more%s",
+					  bytes, files, v->bytes, v->nfiles, res->pending_fetch,
 					  v->pending_unknown ? " of unknown length" : "");
 		else
 			kist_findings_add(v->fs, KIST_SEV_ERROR, "payload.oxum-mismatch", where,
-					  "Payload-Oxum says %" PRIu64 " bytes in %" PRIu64 " files; data/ "
-					  "holds %" PRIu64 " bytes in %zu files", bytes, files, v->bytes,
-					  v->nfiles);
+					  "Payload-Oxum is %" PRIu64 ".%" PRIu64 " (octets.files); data/ "
+					  "holds %" PRIu64 ".%zu", bytes, files, v->bytes, v->nfiles);
 		res->oxum_ok = 0;
 		return;
 	}
