@@ -269,10 +269,12 @@ bag_validate_available() {
 	require_strace
 	payload_bag bag md5 sha1
 	random_file bag/data/big.bin 3000000
-	strace -f -qq -o trace.txt -e trace=openat,open "$KIST" bag update -j 4 \
+	strace -f -qq -o trace.txt -e trace=open,openat,openat2 "$KIST" bag update -j 4 \
 		-a sha256,sha512 --remove-algorithm md5 bag
+	grep -q 'big.bin' trace.txt || flunk "the trace shows no open of big.bin"
 	for f in one.txt two.txt three.txt big.bin; do
-		n=$(grep -c "\"$f\", O_RDONLY" trace.txt || true)
+		# openat(fd, "NAME", O_RDONLY...) or openat2(fd, "data/.../NAME", {flags=O_RDONLY...
+		n=$(grep -E "open(at2?)?\(.*\"(data/(sub/)?)?$f\"" trace.txt | grep -vc 'O_WRONLY' || true)
 		[ "$n" -eq 1 ] || flunk "$f was opened $n times for reading"
 	done
 	[ ! -e bag/manifest-md5.txt ]
