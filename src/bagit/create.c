@@ -177,19 +177,27 @@ static int remove_tree(int dirfd, const char *name)
 	return rc;
 }
 
-/* Removes everything in the directory dirfd. */
+/* Removes everything in the directory dirfd: bagit.txt first (nothing
+ * half-removed looks like a bag), the journal last (killed on the way, what
+ * is left is still known as ours). */
 static int empty_dir(int dirfd)
 {
 	char **names;
 	size_t n;
 	int rc = 0;
 
+	if (unlinkat(dirfd, "bagit.txt", 0) < 0 && errno != ENOENT)
+		return -1;
 	if (list_dir(dirfd, ".", &names, &n) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
-		if (remove_tree(dirfd, names[i]) < 0)
+		if (strcmp(names[i], JOURNAL) != 0 && remove_tree(dirfd, names[i]) < 0)
 			rc = -1;
 	free_names(names, n);
+	if (rc == 0 && (unlinkat(dirfd, JOURNAL, 0) < 0 && errno != ENOENT))
+		rc = -1;
+	if (rc == 0)
+		fsync(dirfd);
 	return rc;
 }
 
@@ -660,10 +668,10 @@ static int check_names(struct scan *s, struct kist_error *err)
 					p = q;
 					q = t;
 				}
-				kist_findings_add(s->findings, KIST_SEV_ERROR, "create.name-clash", p,
-						  "and %s differ only by %s: one would overwrite the other "
-						  "on many file systems; rename one",
-						  q, nfc_same ? "Unicode normalization" : "case");
+				kist_findings_add(s->findings, KIST_SEV_ERROR, "create.name-clash", q,
+						  "differs from %s only by %s: one would overwrite the "
+						  "other on many file systems; rename one",
+						  p, nfc_same ? "Unicode normalization" : "case");
 			}
 		i = j;
 	}
@@ -1314,6 +1322,7 @@ static int in_place(struct run *r, struct kist_error *err)
 	}
 
 	if (!final) {
+		useconds_t move_delay = 0;
 		int stfd;
 		struct stat st;
 
@@ -1333,6 +1342,8 @@ static int in_place(struct run *r, struct kist_error *err)
 			if ((rc = journal_write(r->srcfd, &j, err)) != KIST_OK)
 				goto out;
 		}
+		if (getenv("KIST_TEST_MOVE_DELAY_US"))
+			move_delay = (useconds_t)atoi(getenv("KIST_TEST_MOVE_DELAY_US"));
 		stfd = openat(r->srcfd, STAGING, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		if (stfd < 0) {
 			rc = kist_error_sys(err, errno, "cannot open %s/%s", r->source, STAGING);
@@ -1349,8 +1360,8 @@ static int in_place(struct run *r, struct kist_error *err)
 				close(stfd);
 				goto out;
 			}
-			if (getenv("KIST_TEST_SLOW_MOVE"))   /* tests: widen the window for a kill */
-				usleep((useconds_t)atoi(getenv("KIST_TEST_SLOW_MOVE")));
+			if (move_delay)   /* tests: widen the window for a kill */
+				usleep(move_delay);
 		}
 		if (fsync(stfd) < 0 || fsync(r->srcfd) < 0) {
 			rc = kist_error_sys(err, errno, "cannot sync %s", r->source);
@@ -1477,8 +1488,12 @@ static int to_dest(struct run *r, struct kist_error *err)
 			close(dfd);
 			goto out;
 		}
+		/* killed while writing its first journal: only JOURNAL_TMP, empty or ours */
+		int only_tmp = n == 1 && strcmp(v[0], JOURNAL_TMP) == 0 &&
+			       (journal_read(dfd, JOURNAL_TMP, &j, &jsize) > 0 || jsize == 0);
+
 		free_names(v, n);
-		if (n && (journal_read(dfd, JOURNAL, &j, &jsize) > 0 && j.phase == PHASE_COPY)) {
+		if (n && (only_tmp || (journal_read(dfd, JOURNAL, &j, &jsize) > 0 && j.phase == PHASE_COPY))) {
 			/* Our own unfinished bag from an interrupted run: start it over. */
 			kist_findings_add(r->findings, KIST_SEV_INFO, "create.restart", r->dest,
 					  "an interrupted run left this unfinished bag: made again");
@@ -1569,10 +1584,8 @@ static int to_dest(struct run *r, struct kist_error *err)
 	goto out;
 fail:
 	/* Nothing half-made may look like a bag: take it all away. */
-	if (r->destfd >= 0) {
-		unlinkat(r->destfd, "bagit.txt", 0);
+	if (r->destfd >= 0)
 		empty_dir(r->destfd);
-	}
 	if (r->dest_created)
 		rmdir(r->dest);
 out:
