@@ -1604,6 +1604,15 @@ int kist_bag_create(const char *source, const char *dest, const struct kist_bag_
 
 	if (!opt)
 		opt = &defaults;
+	if (!findings) {
+		struct kist_findings *own = kist_findings_new();
+
+		if (!own)
+			return kist_error_set(err, KIST_FAILED, "out of memory");
+		rc = kist_bag_create(source, dest, opt, own, err);
+		kist_findings_free(own);
+		return rc;
+	}
 	r.opt = opt;
 	r.algs = opt->algs ? opt->algs : KIST_ALG_BIT(KIST_ALG_SHA512);
 	if (opt->info)
