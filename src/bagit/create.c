@@ -985,6 +985,7 @@ struct run {
 	struct kist_findings *findings;
 	int srcfd, destfd;
 	int dest_created;     /* we made DEST (remove it on failure) */
+	size_t base_errors, base_failures;   /* in findings when we began */
 	struct scan scan;
 };
 
@@ -1118,10 +1119,16 @@ oom:
 	goto out;
 }
 
+/* Errors and failures this call added (the caller's list may hold others). */
+static size_t new_errors(const struct run *r)
+{
+	return kist_findings_count_severity(r->findings, KIST_SEV_ERROR) - r->base_errors;
+}
+
 static int refused(const struct run *r)
 {
-	return kist_findings_count_severity(r->findings, KIST_SEV_ERROR) ||
-	       kist_findings_count_severity(r->findings, KIST_SEV_FAILURE);
+	return new_errors(r) ||
+	       kist_findings_count_severity(r->findings, KIST_SEV_FAILURE) > r->base_failures;
 }
 
 /* --- in place ------------------------------------------------------------------------------- */
@@ -1160,6 +1167,56 @@ static int make_keeps(struct run *r, struct kist_error *err)
 		free(name);
 	}
 	return KIST_OK;
+}
+
+/* Scans data/ again once everything is in it: the manifests list what is
+ * there now, whatever changed since the first scan. Only problems are
+ * reported (the first scan gave the warnings). */
+static int rescan_data(struct run *r, struct kist_error *err)
+{
+	struct scan *s = &r->scan;
+	struct kist_findings *theirs = s->findings, *mine = kist_findings_new();
+	char **names = NULL, *base = kist_path_join(r->source, "data");
+	size_t n = 0, bad = 0;
+	int rc = KIST_OK;
+
+	if (!mine || !base) {
+		kist_findings_free(mine);
+		free(base);
+		return kist_error_set(err, KIST_FAILED, "out of memory");
+	}
+	free_entries(s);
+	s->findings = mine;
+	if (list_dir(r->srcfd, "data", &names, &n) < 0) {
+		rc = kist_error_sys(err, errno, "cannot read %s", base);
+		goto out;
+	}
+	for (size_t i = 0; i < n && rc == KIST_OK; i++)
+		rc = scan_top(s, base, names[i], err);
+	if (rc == KIST_OK)
+		rc = check_names(s, err);
+	for (size_t i = 0; i < kist_findings_count(mine); i++) {
+		const struct kist_finding *f = kist_findings_get(mine, i);
+		char *rel = f->path ? kist_path_join("data", f->path) : NULL;
+
+		if (f->severity < KIST_SEV_ERROR)
+			continue;
+		bad++;
+		kist_findings_add(theirs, f->severity, f->code, rel ? rel : f->path, "%s",
+				  f->message ? f->message : "");
+		free(rel);
+	}
+	if (rc == KIST_OK && bad)
+		rc = kist_error_set(err, KIST_FAILED,
+				    "%s changed while it was being bagged (see above); everything is "
+				    "in data/: put it right and run the same command again",
+				    r->source);
+out:
+	s->findings = theirs;
+	kist_findings_free(mine);
+	free_names(names, n);
+	free(base);
+	return rc;
 }
 
 static int in_place(struct run *r, struct kist_error *err)
@@ -1314,7 +1371,7 @@ static int in_place(struct run *r, struct kist_error *err)
 	if ((rc = check_names(s, err)) != KIST_OK)
 		goto out;
 	if (refused(r)) {
-		rc = kist_findings_count_severity(r->findings, KIST_SEV_ERROR) ? KIST_INVALID : KIST_FAILED;
+		rc = new_errors(r) ? KIST_INVALID : KIST_FAILED;
 		if (rc == KIST_FAILED)
 			kist_error_set(err, KIST_FAILED, "%s: could not read the whole source; nothing moved",
 				       r->source);
@@ -1390,6 +1447,8 @@ static int in_place(struct run *r, struct kist_error *err)
 	}
 
 	if ((rc = make_keeps(r, err)) != KIST_OK)
+		goto out;
+	if ((rc = rescan_data(r, err)) != KIST_OK)
 		goto out;
 	if ((rc = finish(r, r->srcfd, 0, err)) != KIST_OK)
 		goto out;
@@ -1528,7 +1587,7 @@ static int to_dest(struct run *r, struct kist_error *err)
 	if ((rc = check_names(s, err)) != KIST_OK)
 		goto out;
 	if (refused(r)) {
-		rc = kist_findings_count_severity(r->findings, KIST_SEV_ERROR) ? KIST_INVALID : KIST_FAILED;
+		rc = new_errors(r) ? KIST_INVALID : KIST_FAILED;
 		if (rc == KIST_FAILED)
 			kist_error_set(err, KIST_FAILED, "%s: could not read the whole source; nothing made",
 				       r->source);
@@ -1614,6 +1673,8 @@ int kist_bag_create(const char *source, const char *dest, const struct kist_bag_
 		return rc;
 	}
 	r.opt = opt;
+	r.base_errors = kist_findings_count_severity(findings, KIST_SEV_ERROR);
+	r.base_failures = kist_findings_count_severity(findings, KIST_SEV_FAILURE);
 	r.algs = opt->algs ? opt->algs : KIST_ALG_BIT(KIST_ALG_SHA512);
 	if (opt->info)
 		for (size_t i = 0; i < opt->info->count; i++)

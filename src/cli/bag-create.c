@@ -361,7 +361,8 @@ int cmd_bag_create(int argc, char **argv)
 			cli_findings_json(stdout, findings);
 			puts("}");
 		} else if (code == EXIT_PROBLEM) {
-			cli_message(NULL, "%s: nothing was %s", source, dest ? "copied" : "moved");
+			cli_message(NULL, "%s: refused; nothing was %s", source,
+				    dest ? "copied" : "moved or written");
 		}
 	}
 	code = cli_finish_output(code);

@@ -238,9 +238,21 @@ static int create(const char *src, const char *dest, const struct kist_bag_creat
 		  struct kist_findings *fs)
 {
 	struct kist_error err;
+	size_t before = fs ? kist_findings_count(fs) : 0;
+	int rc;
 
 	kist_error_clear(&err);
-	return kist_bag_create(src, dest, o, fs, &err);
+	rc = kist_bag_create(src, dest, o, fs, &err);
+	if (getenv("UNIT_VERBOSE")) {
+		for (size_t i = before; fs && i < kist_findings_count(fs); i++) {
+			const struct kist_finding *f = kist_findings_get(fs, i);
+
+			print_message("# %s %s: %s\n", f->code, f->path ? f->path : "", f->message);
+		}
+		if (rc != KIST_OK)
+			print_message("# rc %d: %s\n", rc, err.message);
+	}
+	return rc;
 }
 
 /* --- tests -------------------------------------------------------------------------- */
@@ -609,6 +621,35 @@ static void test_resume(void **state)
 	assert_string_equal(before, after);
 	assert_true(exists(src, "data/data/inner.txt"));
 	check_bag(src, KIST_ALG_BIT(KIST_ALG_SHA512), 7);
+	free(after);
+	unit_rmtree(src);
+
+	/* what turned up in data/ while the run was stopped is checked again */
+	assert_int_equal(mkdir(src, 0755), 0);
+	make_tree(src);
+	unit_mkdir(src, ".kist-bagging.data");
+	write_journal(src, "move", ".kist-bagging.data");
+	move(src, "docs", ".kist-bagging.data/docs");
+	{
+		char *l = join(src, ".kist-bagging.data/docs/sneaky");
+
+		assert_int_equal(symlink("/etc/passwd", l), 0);
+		free(l);
+	}
+	kist_findings_free(fs);
+	fs = kist_findings_new();
+	assert_int_equal(create(src, NULL, NULL, fs), KIST_INVALID);   /* refused before moving on */
+	assert_true(kist_findings_has(fs, "create.symlink"));
+	assert_true(exists(src, "readme.txt"));
+	{
+		char *l = join(src, ".kist-bagging.data/docs/sneaky");
+
+		assert_int_equal(unlink(l), 0);
+		free(l);
+	}
+	assert_int_equal(create(src, NULL, NULL, fs), KIST_OK);
+	after = listing_of(src, tag_files, strip_data);
+	assert_string_equal(before, after);
 	free(after);
 	unit_rmtree(src);
 
