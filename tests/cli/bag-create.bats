@@ -171,10 +171,12 @@ tagmanifest-sha512.txt" ] || flunk "top directory"
 		flunk "labels: $labels"
 	grep -qx "Bagging-Date: $(date +%Y-%m-%d)" src/bag-info.txt
 	grep -qx 'Payload-Oxum: 5025.6' src/bag-info.txt
-	grep -qx "Bag-Software-Agent: kist $("$KIST" --version | awk '{print $NF}')\( <.*>\)\?" src/bag-info.txt ||
-		grep -q '^Bag-Software-Agent: kist ' src/bag-info.txt
+	grep -qx "Bag-Software-Agent: kist $("$KIST" --version | awk '{print $NF}')\( <.*>\)\?" src/bag-info.txt
 	grep -qx 'Source-Organization: Harbour Museum' src/bag-info.txt
-	grep -qx 'Bag-Size: 5.0 KB' src/bag-info.txt || grep -q '^Bag-Size: ' src/bag-info.txt
+	grep -qx 'Bag-Size: 5.0 KB' src/bag-info.txt
+	grep -qx 'Contact-Name: Ada' src/bag-info.txt
+	# the continuation line of the info file is kept as part of the value
+	grep -A1 '^External-Description: two' src/bag-info.txt | grep -q 'lines' 
 	check_bag src sha512
 }
 
