@@ -402,6 +402,60 @@ EOF
 	[ ! -e dest/.kist-bagging ]
 }
 
+@test "to DEST: a large file read once for several digests is copied whole" {
+	mkdir src
+	head -c 20000000 /dev/urandom >src/big.bin
+	printf 'small' >src/small
+	krun 0 bag create -j 4 -a md5,sha256,sha512 src dest
+	cmp src/big.bin dest/data/big.bin
+	check_bag dest md5 sha256 sha512
+}
+
+@test "to DEST: a full disk is exit 3 and leaves no half-made bag" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to mount a small tmpfs"
+	mkdir mnt src
+	mount -t tmpfs -o size=1m tmpfs mnt 2>/dev/null || skip "cannot mount a tmpfs here"
+	head -c 3000000 /dev/urandom >src/big.bin
+	printf 'x' >src/a
+	run --separate-stderr "$KIST" bag create src mnt/bag
+	st=$status
+	left=$(ls -A mnt)
+	umount mnt
+	[ "$st" -eq 3 ] || flunk "expected exit 3"
+	[[ "$stderr" == *"No space left on device"* ]] || flunk "no ENOSPC message"
+	[ -z "$left" ] || flunk "left in the destination: $left"
+	[ -f src/big.bin ] && [ -f src/a ]
+}
+
+@test "in place: out of room while writing the tag files is exit 3; the same command then finishes" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to mount a small tmpfs"
+	mkdir mnt
+	mount -t tmpfs -o size=4m,nr_inodes=10 tmpfs mnt 2>/dev/null || skip "cannot mount a tmpfs here"
+	mkdir -p mnt/src/d
+	printf a >mnt/src/a
+	printf b >mnt/src/b
+	printf c >mnt/src/d/c
+	payload_set mnt/src >before
+	run --separate-stderr "$KIST" bag create mnt/src
+	st1=$status err1=$stderr
+	payload_set mnt/src >mid
+	journal=$([ -f mnt/src/.kist-bagging ] && echo yes)
+	mount -o remount,nr_inodes=100 mnt
+	run --separate-stderr "$KIST" bag create mnt/src
+	st2=$status
+	payload_set mnt/src >after
+	ok=0
+	check_bag mnt/src sha512 && ok=1
+	umount mnt
+	[ "$st1" -eq 3 ] || flunk "first run: expected exit 3, got $st1: $err1"
+	[[ "$err1" == *"No space left on device"* ]] || flunk "first run: $err1"
+	[ "$journal" = yes ] || flunk "no journal left for the rerun"
+	diff before mid
+	[ "$st2" -eq 0 ] || flunk "rerun failed"
+	diff before after
+	[ "$ok" -eq 1 ] || flunk "the finished bag does not check"
+}
+
 @test "--link gives the same inode" {
 	make_source src
 	krun 0 bag create --link src dest
