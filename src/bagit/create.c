@@ -1518,6 +1518,18 @@ static int to_dest(struct run *r, struct kist_error *err)
 			goto out;
 		}
 	}
+	{
+		struct journal j;
+		size_t jsize;
+
+		if (journal_read(r->srcfd, JOURNAL, &j, &jsize) > 0 && j.phase != PHASE_COPY) {
+			kist_findings_add(r->findings, KIST_SEV_ERROR, "create.unfinished", r->source,
+					  "is half-way through being bagged in place; finish that first "
+					  "(kist bag create SOURCE)");
+			rc = KIST_INVALID;
+			goto out;
+		}
+	}
 	if (fstatat(r->srcfd, "bagit.txt", &st, AT_SYMLINK_NOFOLLOW) == 0 && !r->opt->force) {
 		kist_findings_add(r->findings, KIST_SEV_ERROR, "create.already-bag", r->source,
 				  "already a bag (it has bagit.txt); --force bags it whole, bag and all, "

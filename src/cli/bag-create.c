@@ -348,6 +348,17 @@ int cmd_bag_create(int argc, char **argv)
 	} else {
 		if (rc == KIST_FAILED && err.message[0])
 			cli_message("error", "%s", err.message);
+		if (rc == KIST_FAILED && !dest) {
+			char *journal = kist_path_join(source, ".kist-bagging");
+			struct stat st;
+
+			if (journal && lstat(journal, &st) == 0)
+				cli_message(NULL, "%s: the bag is half made and every file is safe (in place, "
+						  "or under data/ or .kist-bagging.data/); run the same "
+						  "command again to finish",
+					    source);
+			free(journal);
+		}
 		if (kist_findings_has(findings, "create.dest-inside-source") ||
 		    kist_findings_has(findings, "create.dest-not-empty") ||
 		    kist_findings_has(findings, "create.dest-exists"))

@@ -449,6 +449,7 @@ EOF
 	umount mnt
 	[ "$st1" -eq 3 ] || flunk "first run: expected exit 3, got $st1: $err1"
 	[[ "$err1" == *"No space left on device"* ]] || flunk "first run: $err1"
+	[[ "$err1" == *"run the same command again to finish"* ]] || flunk "first run: $err1"
 	[ "$journal" = yes ] || flunk "no journal left for the rerun"
 	diff before mid
 	[ "$st2" -eq 0 ] || flunk "rerun failed"
@@ -686,6 +687,14 @@ EOF
 	payload_set src >after
 	diff before after
 	check_bag src sha512
+}
+
+@test "a source half-way through bagging in place is not copied to a DEST" {
+	make_source src
+	printf 'kist-bagging 1\nphase prepare\n' >src/.kist-bagging
+	krun 1 bag create src dest
+	expect_code create.unfinished
+	[ ! -e dest ]
 }
 
 @test "a file in the way of the journal is not mistaken for one" {
