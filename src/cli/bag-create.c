@@ -301,6 +301,14 @@ int cmd_bag_create(int argc, char **argv)
 		cli_usage_error("--link needs a DEST");
 		goto out;
 	}
+	{
+		struct stat st;
+
+		if (stat(source, &st) == 0 && !S_ISDIR(st.st_mode)) {
+			cli_usage_error("%s: not a directory (SOURCE is the folder to bag)", source);
+			goto out;
+		}
+	}
 
 	if (!(findings = kist_findings_new())) {
 		cli_message("error", "out of memory");

@@ -508,6 +508,9 @@ EOF
 	krun 0 bag create -h
 	expect_stdout_has "usage: kist bag create"
 	krun 3 bag create nonexistent
+	expect_stderr_has "nonexistent: No such file or directory"
+	krun 2 bag create src/readme.txt
+	expect_stderr_has "not a directory"
 }
 
 @test "--format json reports the bag and the findings" {
