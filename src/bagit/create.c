@@ -1197,10 +1197,11 @@ static int rescan_data(struct run *r, struct kist_error *err)
 		rc = check_names(s, err);
 	for (size_t i = 0; i < kist_findings_count(mine); i++) {
 		const struct kist_finding *f = kist_findings_get(mine, i);
-		char *rel = f->path ? kist_path_join("data", f->path) : NULL;
+		char *rel;
 
 		if (f->severity < KIST_SEV_ERROR)
 			continue;
+		rel = f->path ? kist_path_join("data", f->path) : NULL;
 		bad++;
 		kist_findings_add(theirs, f->severity, f->code, rel ? rel : f->path, "%s",
 				  f->message ? f->message : "");
