@@ -311,6 +311,19 @@ EOF
 	expect_stderr_has "docs/pipe: FIFO"
 	listing src >after
 	diff before after
+	krun 1 bag create src dest
+	[ ! -e dest ]
+}
+
+@test "a socket is refused, nothing moved" {
+	make_source src
+	python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' src/img/sock
+	listing src >before
+	krun 1 bag create src
+	expect_code create.special-file
+	expect_stderr_has "img/sock: socket"
+	listing src >after
+	diff before after
 }
 
 @test "SOURCE already a bag is refused; --force bags it whole as payload" {
@@ -545,7 +558,7 @@ random.seed(os.getpid())
 def make(root):
     os.makedirs(root)
     n = 0
-    for t in range(100):
+    for t in range(115):
         top = os.path.join(root, "d%03d" % t if t % 10 else "data" if t == 0 else ".hid%03d" % t)
         if t % 7 == 3:
             with open(top, "wb") as f:
