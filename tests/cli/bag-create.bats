@@ -326,6 +326,15 @@ EOF
 	diff before after
 }
 
+@test "a device is refused, nothing copied" {
+	make_source src
+	mknod src/docs/null c 1 3 2>/dev/null || skip "cannot make a device node here"
+	krun 1 bag create src dest
+	expect_code create.special-file
+	expect_stderr_has "docs/null: device"
+	[ ! -e dest ]
+}
+
 @test "SOURCE already a bag is refused; --force bags it whole as payload" {
 	make_source src
 	krun 0 bag create src
