@@ -1567,7 +1567,7 @@ static int to_dest(struct run *r, struct kist_error *err)
 		free_names(v, n);
 		if (n && (only_tmp || (journal_read(dfd, JOURNAL, &j, &jsize) > 0 && j.phase == PHASE_COPY))) {
 			/* Our own unfinished bag from an interrupted run: start it over. */
-			kist_findings_add(r->findings, KIST_SEV_INFO, "create.restart", r->dest,
+			kist_findings_add(r->findings, KIST_SEV_WARNING, "create.restart", r->dest,
 					  "an interrupted run left this unfinished bag: made again");
 			if (empty_dir(dfd) < 0) {
 				rc = kist_error_sys(err, errno, "cannot clear the unfinished %s", r->dest);

@@ -714,6 +714,17 @@ EOF
 	check_bag src sha512
 }
 
+@test "a DEST left unfinished by a killed run is made over, with a warning" {
+	make_source src
+	mkdir -p dest/data
+	printf 'kist-bagging 1\nphase copy\n' >dest/.kist-bagging
+	printf 'half' >dest/data/readme.txt
+	krun 0 bag create src dest
+	expect_code create.restart
+	check_bag dest sha512
+	cmp src/readme.txt dest/data/readme.txt
+}
+
 @test "a source half-way through bagging in place is not copied to a DEST" {
 	make_source src
 	printf 'kist-bagging 1\nphase prepare\n' >src/.kist-bagging
