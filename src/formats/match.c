@@ -198,8 +198,13 @@ static int parse_value(struct parser *ps, int *v)
 		ps->s += 2;
 		return 0;
 	}
-	return perr(ps, ps->s[0] && hexval(ps->s[0]) >= 0 ? "odd number of hex digits"
-							  : "expected a byte value");
+	if (hexval(ps->s[0]) >= 0 && (!ps->s[1] || strchr(" \t\r\n[]()|{}*'?", ps->s[1]))) {
+		ps->s++;
+		return perr(ps, "odd number of hex digits");
+	}
+	if (hexval(ps->s[0]) >= 0)
+		ps->s++;
+	return perr(ps, "bad hex digit");
 }
 
 static int parse_number(struct parser *ps, uint32_t *v)
@@ -616,7 +621,7 @@ int kist_pattern_search(const char *pattern, const void *buf, size_t len, size_t
 			size_t *start, size_t *end, struct kist_error *err)
 {
 	struct kpat p;
-	uint64_t budget = 1u << 24;
+	uint64_t budget = 1u << 22;
 	int found = 0;
 
 	if (kpat_parse(&p, pattern, err) < 0)
@@ -638,7 +643,7 @@ int kist_pattern_search(const char *pattern, const void *buf, size_t len, size_t
 
 /* --- DROID subsequences and byte sequences ------------------------------------ */
 
-#define SIG_BUDGET (1u << 24)
+#define SIG_BUDGET (1u << 22)
 
 static uint64_t sub_min(uint64_t a, uint64_t b)
 {
