@@ -269,7 +269,10 @@ static int on_result(void *ctx, const struct kist_hash_result *hr)
 		return 0;
 	}
 	for (size_t w = 0; w < r->nwarnings; w++)
-		kist_findings_add(c->findings, KIST_SEV_WARNING, r->warnings[w].code, r->path, "%s",
+		/* the result itself says these; stderr gets the problems */
+		if (strcmp(r->warnings[w].code, "identify.extension-only") != 0 &&
+		    strcmp(r->warnings[w].code, "identify.multiple") != 0)
+			kist_findings_add(c->findings, KIST_SEV_WARNING, r->warnings[w].code, r->path, "%s",
 				  r->warnings[w].message);
 	if (!r->nmatches)
 		c->unknown++;

@@ -75,6 +75,9 @@ struct ksig {
 	size_t nformats;
 	int fixed_prefilter;              /* offset of a byte to test first, -1 */
 	int prefilter_byte;
+	int eof_prefilter, eof_byte;      /* the same, counted back from EOF */
+	const unsigned char *key;         /* a literal some anchor in the head starts */
+	size_t keylen;                    /* with (for the one-pass scan), or NULL */
 };
 
 struct kformat {
@@ -119,6 +122,20 @@ struct kist_identifier {
 	size_t ncsigs;
 	char **wanted;                    /* container entries whose bytes we need */
 	size_t nwanted;
+	/* which signatures to try for a file: those whose byte at offset 0 is
+	 * the file's, those whose anchor literal the head holds, and the rest */
+	uint32_t *by_byte0[256];
+	size_t n_by_byte0[256];
+	uint32_t *general;
+	size_t ngeneral;
+	uint32_t *scan_index;             /* 65537 offsets into scan_sigs, by 2-byte key */
+	uint32_t *scan_sigs;
+	uint64_t scan_bits[1024];         /* keys with signatures, a bit each */
+	struct kext {
+		char *ext;                /* lower case */
+		size_t format;
+	} *exts;                          /* formats without a signature, by extension */
+	size_t nexts;
 	struct kist_consumer consumer;
 	pthread_key_t magic_key;
 	int magic_key_ok;
@@ -130,6 +147,8 @@ int ksig_load_droid(struct kist_identifier *id, const char *file, struct kist_fi
 int ksig_load_containers(struct kist_identifier *id, const char *file, struct kist_findings *fs,
 			 struct kist_error *err);
 void ksig_free_all(struct kist_identifier *id);
+/* Builds the indexes above. */
+int ksig_index(struct kist_identifier *id);
 void ksig_free(struct ksig *s);
 
 /* A view of a file: head = the first bytes, tail = the last bytes, both

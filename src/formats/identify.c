@@ -81,6 +81,8 @@ struct kist_identifier *kist_identifier_load(const struct kist_identify_options 
 		kist_error_set(err, KIST_FAILED, "cannot set up libmagic");
 		goto fail;
 	}
+	if (ksig_index(id) < 0)
+		goto fail;
 	make_consumer(id);
 	free(sigfile);
 	free(contfile);
@@ -254,6 +256,51 @@ static void match_sigs(const struct ksig *sigs, size_t nsigs, const struct kview
 	}
 }
 
+static void match_one(const struct kist_identifier *id, uint32_t i, const struct kview *v, struct hits *hs)
+{
+	const struct ksig *s = &id->sigs[i];
+	struct hit h = { .sig = s->id, .weight = s->weight };
+
+	if (!ksig_match(s, v, &h.off, &h.end))
+		return;
+	for (size_t f = 0; f < s->nformats; f++) {
+		h.format = s->formats[f];
+		add_hit(hs, &h);
+	}
+}
+
+/* The internal signatures, through the indexes: those keyed by the first
+ * byte, those whose anchor literal occurs in the head (one pass over it),
+ * and the rest. */
+static void match_main(const struct kist_identifier *id, const struct kview *v, struct hits *hs)
+{
+	unsigned char *tried;
+
+	if (v->headlen)
+		for (size_t k = 0; k < id->n_by_byte0[v->head[0]]; k++)
+			match_one(id, id->by_byte0[v->head[0]][k], v, hs);
+	for (size_t k = 0; k < id->ngeneral; k++)
+		match_one(id, id->general[k], v, hs);
+	if (v->headlen < 2 || id->scan_index[65536] == 0 || !(tried = calloc(id->nsigs, 1)))
+		return;
+	for (size_t p = 0; p + 1 < v->headlen; p++) {
+		size_t key = (size_t)v->head[p] << 8 | v->head[p + 1];
+
+		if (!(id->scan_bits[key >> 6] & ((uint64_t)1 << (key & 63))))
+			continue;
+		for (uint32_t k = id->scan_index[key]; k < id->scan_index[key + 1]; k++) {
+			uint32_t i = id->scan_sigs[k];
+			const struct ksig *s = &id->sigs[i];
+
+			if (tried[i] || s->keylen > v->headlen - p || memcmp(v->head + p, s->key, s->keylen) != 0)
+				continue;
+			tried[i] = 1;
+			match_one(id, i, v, hs);
+		}
+	}
+	free(tried);
+}
+
 static const struct kentry *find_entry(const struct kentries *es, const char *path)
 {
 	size_t pl = strlen(path);
@@ -393,7 +440,7 @@ static void identify_view(struct kist_identifier *id, struct kist_id_result *res
 	if (v->size == 0)
 		add_warning(res, "identify.empty", "zero-length file: nothing to identify");
 	else
-		match_sigs(id->sigs, id->nsigs, v, &hs, 0, -1, NULL, NULL, 0);
+		match_main(id, v, &hs);
 	prune(id, &hs);
 
 	for (size_t i = 0; i < hs.n; i++)
@@ -420,12 +467,26 @@ static void identify_view(struct kist_identifier *id, struct kist_id_result *res
 	}
 
 	if (!hs.n && v->size && ext) {
-		for (size_t f = 0; f < id->nformats; f++)
-			if (!id->formats[f].has_signature && format_has_ext(&id->formats[f], ext)) {
-				struct hit h = { .format = f, .sig = -1 };
+		char low[64];
+		size_t n = strlen(ext), lo = 0, hi = id->nexts;
+
+		if (n < sizeof(low)) {
+			for (size_t i = 0; i <= n; i++)
+				low[i] = (char)tolower((unsigned char)ext[i]);
+			while (lo < hi) {   /* the first entry not below low */
+				size_t mid = lo + (hi - lo) / 2;
+
+				if (strcmp(id->exts[mid].ext, low) < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			for (; lo < id->nexts && strcmp(id->exts[lo].ext, low) == 0; lo++) {
+				struct hit h = { .format = id->exts[lo].format, .sig = -1 };
 
 				add_hit(&hs, &h);
 			}
+		}
 		if (hs.n)
 			add_warning(res, "identify.extension-only",
 				    "identified by its extension '%s' only (no signature exists for %s)", ext,

@@ -670,7 +670,14 @@ static int sub_forward(const struct ksubseq *s, const unsigned char *buf, size_t
 
 		if (*budget == 0)
 			return 0;
-		if (s->first_byte >= 0) {
+		if (s->anchor.e[0].type == KP_LIT && s->anchor.e[0].len >= 2) {
+			const struct kpat_elem *e = &s->anchor.e[0];
+			const unsigned char *q = memmem(buf + a, (size_t)(a_hi - a) + e->len, e->bytes, e->len);
+
+			if (!q)
+				return 0;
+			a = (uint64_t)(q - buf);
+		} else if (s->first_byte >= 0) {
 			const unsigned char *q = memchr(buf + a, s->first_byte, (size_t)(a_hi - a + 1));
 
 			if (!q)
@@ -792,6 +799,11 @@ int ksig_match(const struct ksig *s, const struct kview *v, uint64_t *off, uint6
 	if (s->fixed_prefilter >= 0) {
 		if ((uint64_t)s->fixed_prefilter >= v->headlen ||
 		    v->head[s->fixed_prefilter] != (unsigned char)s->prefilter_byte)
+			return 0;
+	}
+	if (s->eof_prefilter >= 0) {
+		if ((uint64_t)s->eof_prefilter >= v->taillen ||
+		    v->tail[v->taillen - 1 - (size_t)s->eof_prefilter] != (unsigned char)s->eof_byte)
 			return 0;
 	}
 	for (size_t i = 0; i < s->nseqs; i++) {

@@ -4,6 +4,7 @@
  * finding and is left out; the rest still load. */
 #include <config.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -404,6 +405,30 @@ static int parse_sig(const xmlNode *n, struct ksig *s, char *why, size_t wl)
 
 			s->weight += pat_weight(&ss->anchor) + pat_weight(&ss->left) + pat_weight(&ss->right);
 		}
+	s->eof_prefilter = -1;
+	for (size_t i = 0; i < s->nseqs; i++) {
+		const struct ksubseq *ss = &s->seqs[i].subs[s->seqs[i].nsubs - 1];
+
+		if (s->seqs[i].ref == REF_EOF && ss->min_off == ss->max_off && ss->right.n == 0 &&
+		    ss->last_byte >= 0 && ss->min_off < (1u << 30)) {
+			s->eof_prefilter = (int)ss->min_off;
+			s->eof_byte = ss->last_byte;
+			break;
+		}
+	}
+	/* the longest literal an anchor of a BOF or floating sequence starts with */
+	for (size_t i = 0; i < s->nseqs; i++) {
+		if (s->seqs[i].ref == REF_EOF)
+			continue;
+		for (size_t j = 0; j < s->seqs[i].nsubs; j++) {
+			const struct kpat_elem *e = &s->seqs[i].subs[j].anchor.e[0];
+
+			if (e->type == KP_LIT && e->len >= 2 && e->len > s->keylen) {
+				s->key = e->bytes;
+				s->keylen = e->len;
+			}
+		}
+	}
 	/* a quick byte test for "this exact byte at this offset from BOF" */
 	for (size_t i = 0; i < s->nseqs; i++) {
 		const struct ksubseq *ss = &s->seqs[i].subs[0];
@@ -856,8 +881,90 @@ out:
 	return rc;
 }
 
+static int cmp_kext(const void *a, const void *b)
+{
+	const struct kext *x = a, *y = b;
+	int c = strcmp(x->ext, y->ext);
+
+	return c ? c : (x->format > y->format) - (x->format < y->format);
+}
+
+int ksig_index(struct kist_identifier *id)
+{
+	size_t *count = calloc(65537, sizeof(*count));
+	size_t fill[256] = { 0 };
+	int rc = -1;
+
+	if (!count || !(id->scan_index = calloc(65537, sizeof(*id->scan_index))) ||
+	    !(id->general = calloc(id->nsigs + 1, sizeof(*id->general))) ||
+	    !(id->scan_sigs = calloc(id->nsigs + 1, sizeof(*id->scan_sigs))))
+		goto out;
+	for (size_t i = 0; i < id->nsigs; i++) {
+		const struct ksig *s = &id->sigs[i];
+
+		if (s->fixed_prefilter == 0)
+			id->n_by_byte0[s->prefilter_byte]++;
+		else if (s->fixed_prefilter < 0 && s->key)
+			count[(size_t)s->key[0] << 8 | s->key[1]]++;
+	}
+	for (size_t k = 0; k < 65536; k++)
+		if (count[k])
+			id->scan_bits[k >> 6] |= (uint64_t)1 << (k & 63);
+	for (int b = 0; b < 256; b++)
+		if (id->n_by_byte0[b] && !(id->by_byte0[b] = calloc(id->n_by_byte0[b], sizeof(uint32_t))))
+			goto out;
+	for (size_t k = 0; k < 65536; k++)
+		id->scan_index[k + 1] = id->scan_index[k] + (uint32_t)count[k];
+	memset(count, 0, 65537 * sizeof(*count));
+	for (size_t i = 0; i < id->nsigs; i++) {
+		const struct ksig *s = &id->sigs[i];
+
+		if (s->fixed_prefilter == 0) {
+			id->by_byte0[s->prefilter_byte][fill[s->prefilter_byte]++] = (uint32_t)i;
+		} else if (s->fixed_prefilter < 0 && s->key) {
+			size_t k = (size_t)s->key[0] << 8 | s->key[1];
+
+			id->scan_sigs[id->scan_index[k] + count[k]++] = (uint32_t)i;
+		} else {
+			id->general[id->ngeneral++] = (uint32_t)i;
+		}
+	}
+	/* extensions of the formats that have no signature, sorted */
+	for (size_t f = 0; f < id->nformats; f++)
+		if (!id->formats[f].has_signature)
+			for (size_t k = 0; k < id->formats[f].nexts; k++) {
+				struct kext *ne = realloc(id->exts, (id->nexts + 1) * sizeof(*ne));
+				char *e = strdup(id->formats[f].exts[k]);
+
+				if (ne)
+					id->exts = ne;
+				if (!ne || !e) {
+					free(e);
+					goto out;
+				}
+				for (char *c = e; *c; c++)
+					*c = (char)tolower((unsigned char)*c);
+				id->exts[id->nexts].ext = e;
+				id->exts[id->nexts++].format = f;
+			}
+	if (id->nexts)
+		qsort(id->exts, id->nexts, sizeof(*id->exts), cmp_kext);
+	rc = 0;
+out:
+	free(count);
+	return rc;
+}
+
 void ksig_free_all(struct kist_identifier *id)
 {
+	for (int b = 0; b < 256; b++)
+		free(id->by_byte0[b]);
+	free(id->general);
+	free(id->scan_index);
+	free(id->scan_sigs);
+	for (size_t i = 0; i < id->nexts; i++)
+		free(id->exts[i].ext);
+	free(id->exts);
 	for (size_t i = 0; i < id->nsigs; i++)
 		ksig_free(&id->sigs[i]);
 	free(id->sigs);

@@ -173,7 +173,7 @@ static void test_malformed(void **state)
 	}
 	kist_error_clear(&err);
 	kist_pattern_search("41 4G", "A", 1, 0, 0, &s, &e, &err);
-	assert_non_null(strstr(err.message, "column 4"));
+	assert_non_null(strstr(err.message, "bad hex digit at column 5"));
 }
 
 /* Hostile nesting of open gaps over a large buffer: bounded work, no match. */
