@@ -13,6 +13,8 @@
 #include <kist/finding.h>
 #include <kist/path.h>
 
+#include "../core/grow.h"
+
 #define FOLD_WIDTH 79   /* RFC 8493 2.2.2: lines SHOULD NOT exceed 79 characters */
 
 void kist_bag_info_init(struct kist_bag_info *info)
@@ -35,15 +37,8 @@ static int add_tag(struct kist_bag_info *info, const char *label, size_t llen, c
 {
 	struct kist_bag_tag *t;
 
-	if (info->count == info->cap) {
-		size_t cap = info->cap ? info->cap * 2 : 16;
-		struct kist_bag_tag *n = realloc(info->tags, cap * sizeof(*n));
-
-		if (!n)
-			return -1;
-		info->tags = n;
-		info->cap = cap;
-	}
+	if (kist_grow(&info->tags, info->count, &info->cap, sizeof(*info->tags), 16) < 0)
+		return -1;
 	t = &info->tags[info->count];
 	t->label = strndup(label, llen);
 	t->value = strndup(value, vlen);

@@ -12,6 +12,8 @@
 #include <kist/finding.h>
 #include <kist/path.h>
 
+#include "grow.h"
+
 void kist_checklist_init(struct kist_checklist *l)
 {
 	memset(l, 0, sizeof(*l));
@@ -178,15 +180,8 @@ static int add_entry(struct kist_checklist *l, const char *path, int alg, const 
 	struct kist_check_entry *e;
 	size_t plen = strlen(path);
 
-	if (l->count == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct kist_check_entry *n = realloc(l->entries, cap * sizeof(*n));
-
-		if (!n)
-			return -1;
-		l->entries = n;
-		l->cap = cap;
-	}
+	if (kist_grow(&l->entries, l->count, &l->cap, sizeof(*l->entries), 64) < 0)
+		return -1;
 	e = &l->entries[l->count];
 	if (!(e->path = malloc(plen + 1 + hexlen / 2)))
 		return -1;

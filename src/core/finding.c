@@ -9,6 +9,8 @@
 
 #include <kist/finding.h>
 
+#include "grow.h"
+
 struct kist_findings {
 	pthread_mutex_t lock;
 	struct kist_finding *items;
@@ -52,15 +54,8 @@ void kist_findings_set_callback(struct kist_findings *fs, kist_finding_fn fn, vo
 
 static int store(struct kist_findings *fs, const struct kist_finding *f)
 {
-	if (fs->count == fs->cap) {
-		size_t cap = fs->cap ? fs->cap * 2 : 16;
-		struct kist_finding *n = realloc(fs->items, cap * sizeof(*n));
-
-		if (!n)
-			return -1;
-		fs->items = n;
-		fs->cap = cap;
-	}
+	if (kist_grow(&fs->items, fs->count, &fs->cap, sizeof(*fs->items), 16) < 0)
+		return -1;
 	fs->items[fs->count++] = *f;
 	return 0;
 }

@@ -13,6 +13,8 @@
 #include <kist/finding.h>
 #include <kist/walk.h>
 
+#include "grow.h"
+
 #define WALK_MAX_DEPTH 512
 
 struct ancestor {
@@ -353,15 +355,8 @@ void kist_file_list_free(struct kist_file_list *l)
 
 int kist_file_list_add(struct kist_file_list *l, const char *path, uint64_t size)
 {
-	if (l->count == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 256;
-		struct kist_file *n = realloc(l->files, cap * sizeof(*n));
-
-		if (!n)
-			return -1;
-		l->files = n;
-		l->cap = cap;
-	}
+	if (kist_grow(&l->files, l->count, &l->cap, sizeof(*l->files), 256) < 0)
+		return -1;
 	if (!(l->files[l->count].path = strdup(path)))
 		return -1;
 	l->files[l->count].size = size;
