@@ -91,6 +91,8 @@ struct kformat {
 	size_t nover;
 	int has_signature;
 	int container_type;               /* 1 ZIP, 2 OLE2 trigger */
+	long *sigids;                     /* while loading: InternalSignatureIDs */
+	size_t nsigids;
 };
 
 enum { CT_NONE = 0, CT_ZIP = 1, CT_OLE2 = 2 };

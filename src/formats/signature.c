@@ -13,6 +13,7 @@
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <libxml/xmlreader.h>
 
 #include "formats.h"
 
@@ -594,77 +595,150 @@ static int cmp_fidx(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
+static void format_free(struct kformat *f)
+{
+	free(f->puid);
+	free(f->name);
+	free(f->version);
+	free(f->mime);
+	for (size_t k = 0; k < f->nexts; k++)
+		free(f->exts[k]);
+	free(f->exts);
+	free(f->priority_over);
+	free(f->over);
+	free(f->sigids);
+}
+
+/* The DROID file is read as a stream (xmlTextReader), one InternalSignature
+ * or FileFormat subtree at a time, so that a 3.5 MB file never becomes a
+ * 40 MB tree in memory. */
+static int stream_droid(struct loader *ld, struct kist_error *err)
+{
+	struct kist_identifier *id = ld->id;
+	xmlTextReaderPtr rd = xmlReaderForFile(ld->file, NULL,
+					       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	int r, rc = -1;
+
+	if (!rd)
+		return kist_error_set(err, KIST_FAILED, "cannot read signature file %s", ld->file) ? -1 : -1;
+	r = xmlTextReaderRead(rd);
+	while (r == 1) {
+		int type = xmlTextReaderNodeType(rd), depth = xmlTextReaderDepth(rd);
+		const char *name = (const char *)xmlTextReaderConstLocalName(rd);
+
+		if (type == XML_READER_TYPE_DOCUMENT_TYPE) {
+			kist_error_set(err, KIST_FAILED,
+				       "%s has a DOCTYPE; refused (signature files need no DTD or entities)", ld->file);
+			goto out;
+		}
+		if (type == XML_READER_TYPE_ELEMENT && depth == 0) {
+			if (!name || strcmp(name, "FFSignatureFile") != 0) {
+				kist_error_set(err, KIST_FAILED, "%s is not a FFSignatureFile document", ld->file);
+				goto out;
+			}
+			id->sig_version = dup_or_empty((char *)xmlTextReaderGetAttribute(rd, (const xmlChar *)"Version"));
+			if (!id->sig_version)
+				goto oom;
+		} else if (type == XML_READER_TYPE_ELEMENT && depth == 2 && name &&
+			   (strcmp(name, "InternalSignature") == 0 || strcmp(name, "FileFormat") == 0)) {
+			int sig = strcmp(name, "InternalSignature") == 0;
+			xmlNode *n = xmlTextReaderExpand(rd);
+
+			if (!n)
+				break;
+			if (sig) {
+				struct ksig one, *ns;
+				char why[400] = "";
+
+				if (parse_sig(n, &one, why, sizeof(why)) < 0) {
+					char *idtxt = attr(n, "ID");
+
+					bad(ld, "internal signature %.20s: %s; left out", idtxt ? idtxt : "?", why);
+					xmlFree(idtxt);
+				} else if (!(ns = realloc(id->sigs, (id->nsigs + 1) * sizeof(*ns)))) {
+					ksig_free(&one);
+					goto oom;
+				} else {
+					id->sigs = ns;
+					id->sigs[id->nsigs++] = one;
+				}
+			} else {
+				struct kformat f, *nf;
+				int pr = parse_format(ld, n, &f, &f.sigids, &f.nsigids);
+
+				if (pr < 0 || (pr == 0 && !(nf = realloc(id->formats, (id->nformats + 1) * sizeof(*nf))))) {
+					format_free(&f);
+					goto oom;
+				}
+				if (pr == 0) {
+					id->formats = nf;
+					id->formats[id->nformats++] = f;
+				}
+			}
+			r = xmlTextReaderNext(rd);
+			continue;
+		}
+		r = xmlTextReaderRead(rd);
+	}
+	if (r != 0) {
+		const xmlError *e = xmlGetLastError();
+		size_t l;
+
+		kist_error_set(err, KIST_FAILED, "%s is not well-formed XML%s%s", ld->file,
+			       e && e->message ? ": " : "", e && e->message ? e->message : "");
+		l = strlen(err->message);
+		if (l && err->message[l - 1] == '\n')
+			err->message[l - 1] = 0;
+		goto out;
+	}
+	if (!id->sig_version) {
+		kist_error_set(err, KIST_FAILED, "%s is not a FFSignatureFile document", ld->file);
+		goto out;
+	}
+	rc = 0;
+	goto out;
+oom:
+	kist_error_set(err, KIST_FAILED, "out of memory loading %s", ld->file);
+out:
+	xmlFreeTextReader(rd);
+	return rc;
+}
+
 int ksig_load_droid(struct kist_identifier *id, const char *file, struct kist_findings *fs,
 		    struct kist_error *err)
 {
 	struct loader ld = { .id = id, .file = file, .fs = fs };
-	xmlDoc *doc = read_doc(file, "FFSignatureFile", err);
-	xmlNode *root, *formats;
 	struct fidx *fx = NULL;
-	char *ver;
 	int rc = KIST_FAILED;
 
-	if (!doc)
+	xmlResetLastError();
+	if (stream_droid(&ld, err) < 0)
 		return KIST_FAILED;
-	root = xmlDocGetRootElement(doc);
-	ver = attr(root, "Version");
-	id->sig_version = dup_or_empty(ver);
-	if (parse_sig_collection(&ld, child(root, "InternalSignatureCollection"), &id->sigs, &id->nsigs) < 0)
-		goto oom;
 	qsort(id->sigs, id->nsigs, sizeof(*id->sigs), cmp_sig_id);
 	for (size_t i = 1; i < id->nsigs; i++)
 		if (id->sigs[i].id == id->sigs[i - 1].id)
 			bad(&ld, "internal signature ID %ld appears twice; the first is used", id->sigs[i].id);
+	for (size_t fi = 0; fi < id->nformats; fi++) {
+		struct kformat *f = &id->formats[fi];
 
-	formats = child(root, "FileFormatCollection");
-	for (xmlNode *c = formats ? formats->children : NULL; c; c = c->next) {
-		struct kformat f, *nf;
-		long *sigids = NULL;
-		size_t nsigids = 0;
-		int r;
-
-		if (!is_elem(c, "FileFormat"))
-			continue;
-		r = parse_format(&ld, c, &f, &sigids, &nsigids);
-		if (r > 0) {
-			free(sigids);
-			continue;
-		}
-		if (r < 0 || !(nf = realloc(id->formats, (id->nformats + 1) * sizeof(*nf)))) {
-			free(sigids);
-			goto oom_format;
-		}
-		id->formats = nf;
-		for (size_t k = 0; k < nsigids; k++) {
-			struct ksig *s = find_sig(id, sigids[k]);
+		for (size_t k = 0; k < f->nsigids; k++) {
+			struct ksig *s = find_sig(id, f->sigids[k]);
 			size_t *ni;
 
 			if (!s) {
 				bad(&ld, "format %s names internal signature %ld, which is not there (or was left out)",
-				    f.puid, sigids[k]);
+				    f->puid, f->sigids[k]);
 				continue;
 			}
-			if (!(ni = realloc(s->formats, (s->nformats + 1) * sizeof(*ni)))) {
-				free(sigids);
-				goto oom_format;
-			}
+			if (!(ni = realloc(s->formats, (s->nformats + 1) * sizeof(*ni))))
+				goto oom;
 			s->formats = ni;
-			ni[s->nformats++] = id->nformats;
-			f.has_signature = 1;
+			ni[s->nformats++] = fi;
+			f->has_signature = 1;
 		}
-		free(sigids);
-		id->formats[id->nformats++] = f;
-		continue;
-oom_format:
-		free(f.puid);
-		free(f.name);
-		free(f.version);
-		free(f.mime);
-		for (size_t k = 0; k < f.nexts; k++)
-			free(f.exts[k]);
-		free(f.exts);
-		free(f.priority_over);
-		goto oom;
+		free(f->sigids);
+		f->sigids = NULL;
+		f->nsigids = 0;
 	}
 	/* resolve priorities to format indexes */
 	if (id->nformats && !(fx = calloc(id->nformats, sizeof(*fx))))
@@ -694,7 +768,6 @@ oom:
 	kist_error_set(err, KIST_FAILED, "out of memory loading %s", file);
 out:
 	free(fx);
-	xmlFreeDoc(doc);
 	return rc;
 }
 
@@ -968,19 +1041,8 @@ void ksig_free_all(struct kist_identifier *id)
 	for (size_t i = 0; i < id->nsigs; i++)
 		ksig_free(&id->sigs[i]);
 	free(id->sigs);
-	for (size_t i = 0; i < id->nformats; i++) {
-		struct kformat *f = &id->formats[i];
-
-		free(f->puid);
-		free(f->name);
-		free(f->version);
-		free(f->mime);
-		for (size_t k = 0; k < f->nexts; k++)
-			free(f->exts[k]);
-		free(f->exts);
-		free(f->priority_over);
-		free(f->over);
-	}
+	for (size_t i = 0; i < id->nformats; i++)
+		format_free(&id->formats[i]);
 	free(id->formats);
 	for (size_t i = 0; i < id->ncsigs; i++)
 		csig_free(&id->csigs[i]);
