@@ -29,7 +29,7 @@ struct kist_identify_options {
 	size_t window;                /* bytes kept at each end; 0 = 65536 */
 	uint64_t container_max;       /* ZIP/OLE2 files up to this size are kept in
 					 memory while read; larger ones are mapped
-					 again from disk; 0 = 64 MiB */
+					 again from disk; 0 = 16 MiB */
 	int dirfd;                    /* base of relative paths handed to the
 					 consumer (AT_FDCWD), for mapping large
 					 containers */

@@ -18,6 +18,7 @@
 #define MAX_ENTRIES 100000
 #define ENTRY_CAP (1u << 20)      /* bytes of a wanted entry kept */
 #define MAX_DIR_ENTRIES 16384     /* OLE2 directory entries walked */
+#define TOTAL_CAP (16u << 20)     /* bytes of all wanted entries together */
 
 void kentries_free(struct kentries *es)
 {
@@ -52,12 +53,23 @@ static struct kentry *add_entry(struct kentries *es, const char *name)
 	return e;
 }
 
-static int wanted(const struct kist_identifier *id, const char *name)
+/* Is this entry's content needed? Only the first entry of a name, and only
+ * while the container's kept bytes stay under TOTAL_CAP. */
+static int wanted(const struct kist_identifier *id, const struct kentries *es, const char *name)
 {
-	for (size_t i = 0; i < id->nwanted; i++)
-		if (strcmp(id->wanted[i], name) == 0)
-			return 1;
-	return 0;
+	size_t total = 0;
+	int want = 0;
+
+	for (size_t i = 0; i < id->nwanted && !want; i++)
+		want = strcmp(id->wanted[i], name) == 0;
+	if (!want)
+		return 0;
+	for (size_t i = 0; i + 1 < es->n; i++) {   /* the last entry is this one */
+		if (es->e[i].data && strcmp(es->e[i].name, name) == 0)
+			return 0;
+		total += es->e[i].len;
+	}
+	return total + ENTRY_CAP <= TOTAL_CAP;
 }
 
 /* --- ZIP ------------------------------------------------------------------------- */
@@ -90,14 +102,18 @@ static int zip_pass(const struct kist_identifier *id, const void *buf, size_t le
 			continue;
 		if (!(e = add_entry(es, name)))
 			break;
-		if (archive_entry_filetype(ae) == AE_IFREG && wanted(id, name)) {
-			unsigned char *d = malloc(ENTRY_CAP);
+		if (archive_entry_filetype(ae) == AE_IFREG && wanted(id, es, name)) {
+			size_t cap = archive_entry_size_is_set(ae) && archive_entry_size(ae) >= 0 &&
+						     (uint64_t)archive_entry_size(ae) < ENTRY_CAP
+					     ? (size_t)archive_entry_size(ae) + 1
+					     : ENTRY_CAP;
+			unsigned char *d = malloc(cap);
 			la_ssize_t n;
 			size_t got = 0;
 
 			if (!d)
 				break;
-			while (got < ENTRY_CAP && (n = archive_read_data(a, d + got, ENTRY_CAP - got)) > 0)
+			while (got < cap && (n = archive_read_data(a, d + got, cap - got)) > 0)
 				got += (size_t)n;
 			e->data = d;
 			e->len = got;
@@ -445,7 +461,7 @@ int kole2_entries(const struct kist_identifier *id, const void *vbuf, size_t len
 			continue;
 		if (!(e = add_entry(es, paths[w.e])))
 			break;
-		if (d[66] == 2 && wanted(id, paths[w.e])) {
+		if (d[66] == 2 && wanted(id, es, paths[w.e])) {
 			uint64_t size = le32(d + 120);
 
 			if (c.ssz == 4096)

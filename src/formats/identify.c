@@ -23,7 +23,7 @@
 #include "formats.h"
 
 #define DEFAULT_WINDOW 65536
-#define DEFAULT_CONTAINER_MAX (64u << 20)
+#define DEFAULT_CONTAINER_MAX (16u << 20)
 #define SIGNATURE_FILE "DROID_SignatureFile_V118.xml"
 #define CONTAINER_FILE "container-signature-20240501.xml"
 

@@ -76,7 +76,10 @@ static const char *const TEST_SIGS =
 	"<SubSequence Position=\"1\" SubSeqMinOffset=\"10\" SubSeqMaxOffset=\"20\"><Sequence>4D4D</Sequence></SubSequence>"
 	"</ByteSequence></InternalSignature>\n"
 	/* 15: syntax inside a DROID sequence: ranges and negations */
-	BOF(15, 0, 0, "5858[30:39][!30:39]");
+	BOF(15, 0, 0, "5858[30:39][!30:39]")
+	/* 16, 17: offsets far beyond any file here */
+	BOF(16, 90000000, 99999999, "41")
+	EOFS(17, 99999999, 99999999, "42");
 
 static const char *const TEST_FORMATS =
 	FMT(101, "x-test/1", 1, "<Extension>cafe</Extension>")
@@ -94,6 +97,8 @@ static const char *const TEST_FORMATS =
 	FMT(113, "x-test/13", 13, "")
 	FMT(114, "x-test/14", 14, "")
 	FMT(115, "x-test/15", 15, "")
+	FMT(116, "x-test/16", 16, "")
+	FMT(117, "x-test/17", 17, "")
 	"<FileFormat ID=\"200\" Name=\"Extension only\" PUID=\"x-test/ext\"><Extension>fext</Extension></FileFormat>\n";
 
 struct fx {
@@ -170,7 +175,7 @@ static void test_loaded(void **state)
 {
 	struct fx *f = *state;
 
-	assert_int_equal(kist_identifier_format_count(f->id), 16);
+	assert_int_equal(kist_identifier_format_count(f->id), 18);
 	assert_string_equal(kist_identifier_signature_version(f->id), "7");
 	assert_int_equal(kist_findings_count(f->fs), 0);
 }
@@ -192,6 +197,19 @@ static void test_bof_range(void **state)
 	assert_string_equal(ID("\xBE\xEF"), "x-test/2");
 	assert_string_equal(ID("\0\0\0\0\0\0\0\0\xBE\xEF"), "x-test/2");
 	assert_string_equal(ID("\0\0\0\0\0\0\0\0\0\xBE\xEF"), "");
+}
+
+static void test_huge_offsets(void **state)
+{
+	struct fx *f = *state;
+	char buf[5000];
+
+	/* a file shorter than the offsets: no match, nothing read out of bounds */
+	memset(buf, 'A', sizeof(buf));
+	assert_string_equal(puids(f->id, "f", buf, sizeof(buf)), "");
+	memset(buf, 'B', sizeof(buf));
+	assert_string_equal(puids(f->id, "f", buf, sizeof(buf)), "");
+	assert_string_equal(puids(f->id, "f", "A", 1), "");
 }
 
 static void test_eof(void **state)
@@ -666,6 +684,33 @@ static void test_containers(void **state)
 		assert_non_null(r);
 		kist_id_result_free(r);
 	}
+	/* a ZIP of 300 entries all named [Content_Types].xml, 200 KB each:
+	 * only the first is kept, the rest are listed, not read */
+	{
+		size_t cap = 8 << 20, big = 200000;
+		unsigned char *zbuf = malloc(cap);
+		char *body = malloc(big + 1);
+		const char **names = calloc(300, sizeof(*names)), **bodies = calloc(300, sizeof(*bodies));
+		struct kist_id_result *r;
+
+		memset(body, ' ', big);
+		memcpy(body, docx_bodies[0], strlen(docx_bodies[0]));
+		body[big] = 0;
+		for (int i = 0; i < 300; i++) {
+			names[i] = "[Content_Types].xml";
+			bodies[i] = i == 0 ? body : "x";
+		}
+		names[299] = "word/document.xml";
+		len = make_zip(zbuf, cap, names, bodies, 300);
+		r = kist_identify_buffer(id, "many.docx", zbuf, len);
+		assert_int_equal(r->nmatches, 1);
+		assert_string_equal(r->matches[0].puid, "fmt/412");
+		kist_id_result_free(r);
+		free(zbuf);
+		free(body);
+		free(names);
+		free(bodies);
+	}
 	free(buf);
 	free(copy);
 	kist_identifier_free(id);
@@ -781,6 +826,7 @@ int main(void)
 		cmocka_unit_test(test_bof_offset),
 		cmocka_unit_test(test_bof_range),
 		cmocka_unit_test(test_eof),
+		cmocka_unit_test(test_huge_offsets),
 		cmocka_unit_test(test_variable),
 		cmocka_unit_test(test_fragments),
 		cmocka_unit_test(test_subsequences),
