@@ -391,8 +391,10 @@ int kole2_entries(const struct kist_identifier *id, const void *vbuf, size_t len
 	size_t sp = 0;
 	int rc = -1;
 
-	if (cfb_open(&c, buf, len, why, wl) < 0)
+	if (cfb_open(&c, buf, len, why, wl) < 0) {
+		cfb_close(&c);
 		return -1;
+	}
 	dirsecs = chain(&c, le32(buf + 0x30), c.nsec, &ndir_secs);
 	if (!dirsecs || !ndir_secs) {
 		snprintf(why, wl, "OLE2 directory chain is broken");

@@ -492,7 +492,8 @@ static void identify_view(struct kist_identifier *id, struct kist_id_result *res
 				    "identified by its extension '%s' only (no signature exists for %s)", ext,
 				    hs.n == 1 ? id->formats[hs.h[0].format].puid : "these formats");
 	}
-	qsort(hs.h, hs.n, sizeof(*hs.h), cmp_hit);
+	if (hs.n > 1)
+		qsort(hs.h, hs.n, sizeof(*hs.h), cmp_hit);
 
 	if (hs.n && (res->matches = calloc(hs.n, sizeof(*res->matches)))) {
 		for (size_t i = 0; i < hs.n; i++) {

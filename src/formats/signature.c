@@ -580,7 +580,7 @@ static struct ksig *find_sig(struct kist_identifier *id, long sid)
 {
 	struct ksig key = { .id = sid };
 
-	return bsearch(&key, id->sigs, id->nsigs, sizeof(key), cmp_sig_id);
+	return id->nsigs ? bsearch(&key, id->sigs, id->nsigs, sizeof(key), cmp_sig_id) : NULL;
 }
 
 struct fidx {
@@ -714,7 +714,8 @@ int ksig_load_droid(struct kist_identifier *id, const char *file, struct kist_fi
 	xmlResetLastError();
 	if (stream_droid(&ld, err) < 0)
 		return KIST_FAILED;
-	qsort(id->sigs, id->nsigs, sizeof(*id->sigs), cmp_sig_id);
+	if (id->nsigs > 1)
+		qsort(id->sigs, id->nsigs, sizeof(*id->sigs), cmp_sig_id);
 	for (size_t i = 1; i < id->nsigs; i++)
 		if (id->sigs[i].id == id->sigs[i - 1].id)
 			bad(&ld, "internal signature ID %ld appears twice; the first is used", id->sigs[i].id);
@@ -747,7 +748,8 @@ int ksig_load_droid(struct kist_identifier *id, const char *file, struct kist_fi
 		fx[i].id = id->formats[i].id;
 		fx[i].i = i;
 	}
-	qsort(fx, id->nformats, sizeof(*fx), cmp_fidx);
+	if (id->nformats > 1)
+		qsort(fx, id->nformats, sizeof(*fx), cmp_fidx);
 	for (size_t i = 0; i < id->nformats; i++) {
 		struct kformat *f = &id->formats[i];
 
