@@ -366,6 +366,12 @@ static int parse_alt(struct parser *ps, struct kpat *p, int depth)
 		alts = na;
 		memset(&alts[n], 0, sizeof(alts[n]));
 		n++;
+		skip_ws(ps);
+		if (*ps->s == '|' || *ps->s == ')') {
+			perr(ps, "empty alternative");
+			goto fail;
+		}
+		/* an alternative of zero-length gaps ({0}) matches the empty string */
 		if (parse_seq(ps, &alts[n - 1], depth + 1) < 0)
 			goto fail;
 		if (*ps->s == '|') {
@@ -379,11 +385,6 @@ static int parse_alt(struct parser *ps, struct kpat *p, int depth)
 		perr(ps, "expected '|' or ')'");
 		goto fail;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (alts[i].n == 0) {
-			perr(ps, "empty alternative");
-			goto fail;
-		}
 	if (kpat_append_alt(p, alts, n) < 0)
 		goto oom;
 	return 0;

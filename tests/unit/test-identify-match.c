@@ -1,6 +1,8 @@
 /* The PRONOM/DROID pattern syntax and matcher, one feature at a time. */
 #include "unit.h"
 
+#include <regex.h>
+
 #include <kist/identify.h>
 
 /* 1 if pattern matches buf (of len bytes) at offset 0 exactly to its end,
@@ -192,6 +194,107 @@ static void test_bounded(void **state)
 	free(buf);
 }
 
+/* Random patterns over the bytes A-D against random strings, checked against
+ * the same pattern written as a POSIX extended regular expression. */
+static unsigned rnd_state = 2718281;
+
+static unsigned rnd(unsigned n)
+{
+	rnd_state = rnd_state * 1103515245u + 12345u;
+	return (rnd_state >> 16) % n;
+}
+
+static void gen(char *pat, char *re, int depth)
+{
+	int n = 1 + (int)rnd(4);
+
+	for (int i = 0; i < n; i++) {
+		switch (rnd(depth < 2 ? 7 : 5)) {
+		case 0:
+		case 1: {
+			int c = 'A' + (int)rnd(4);
+
+			sprintf(pat + strlen(pat), "%02X", c);
+			sprintf(re + strlen(re), "%c", c);
+			break;
+		}
+		case 2:
+			strcat(pat, "??");
+			strcat(re, ".");
+			break;
+		case 3: {
+			int a = 'A' + (int)rnd(4), b = a + (int)rnd((unsigned)('D' - a + 1));
+
+			if (rnd(2)) {
+				sprintf(pat + strlen(pat), "[%02X:%02X]", a, b);
+				sprintf(re + strlen(re), "[%c-%c]", a, b);
+			} else {
+				sprintf(pat + strlen(pat), "[!%02X]", a);
+				sprintf(re + strlen(re), "[^%c]", a);
+			}
+			break;
+		}
+		case 4: {
+			unsigned lo = rnd(3), hi = lo + rnd(3);
+
+			if (rnd(4) == 0) {
+				sprintf(pat + strlen(pat), "{%u-*}", lo);
+				sprintf(re + strlen(re), ".{%u,}", lo);
+			} else {
+				sprintf(pat + strlen(pat), "{%u-%u}", lo, hi);
+				sprintf(re + strlen(re), ".{%u,%u}", lo, hi);
+			}
+			break;
+		}
+		default: {
+			int alts = 2 + (int)rnd(2);
+
+			strcat(pat, "(");
+			strcat(re, "(");
+			for (int k = 0; k < alts; k++) {
+				if (k) {
+					strcat(pat, "|");
+					strcat(re, "|");
+				}
+				gen(pat, re, depth + 1);
+			}
+			strcat(pat, ")");
+			strcat(re, ")");
+		}
+		}
+	}
+}
+
+static void test_differential(void **state)
+{
+	int matched = 0;
+
+	for (int round = 0; round < 3000; round++) {
+		char pat[2048] = "", re[2048] = "^", text[16];
+		size_t len = rnd(12), s, e;
+		struct kist_error err;
+		regex_t rx;
+		int want, got;
+
+		gen(pat, re + 1, 0);
+		for (size_t i = 0; i < len; i++)
+			text[i] = (char)('A' + rnd(4));
+		text[len] = 0;
+		assert_int_equal(regcomp(&rx, re, REG_EXTENDED | REG_NOSUB), 0);
+		want = regexec(&rx, text, 0, NULL, 0) == 0;
+		regfree(&rx);
+		kist_error_clear(&err);
+		got = kist_pattern_search(pat, text, len, 0, 1, &s, &e, &err);
+		if (got == -1 && strstr(err.message, "empty pattern"))
+			continue;   /* "{0}" alone: refused, as it should be */
+		if (got != want)
+			fail_msg("pattern %s (regex %s) on '%s': kist says %d, regex %d", pat, re, text, got, want);
+		matched += got;
+	}
+	/* both outcomes were exercised */
+	assert_true(matched > 300 && matched < 2700);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -209,6 +312,7 @@ int main(void)
 		cmocka_unit_test(test_search),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_bounded),
+		cmocka_unit_test(test_differential),
 	};
 
 	return UNIT_RUN(tests);
