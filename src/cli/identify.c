@@ -80,9 +80,13 @@ static void print_text(const struct kist_id_result *r)
 	for (size_t i = 0; i < r->nmatches; i++) {
 		const struct kist_id_match *m = &r->matches[i];
 
+		const char *mime = m->mime[0] ? m->mime : r->magic_mime;
+
 		cli_print_escaped(stdout, r->path);
-		printf(": %s %s%s%s [%s] (%s)", m->puid, m->name, m->version[0] ? " " : "", m->version,
-		       m->mime[0] ? m->mime : r->magic_mime ? r->magic_mime : "", m->basis_text);
+		printf(": %s %s%s%s", m->puid, m->name, m->version[0] ? " " : "", m->version);
+		if (mime && *mime)
+			printf(" [%s]", mime);
+		printf(" (%s)", m->basis_text);
 		if (i == 0 && r->magic_description)
 			printf(" (magic: %s)", r->magic_description);
 		putchar('\n');

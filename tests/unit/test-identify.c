@@ -3,6 +3,7 @@
  * signature files, the pipeline consumer and its window, containers. */
 #include "unit.h"
 
+#include <regex.h>
 #include <time.h>
 
 #include <archive.h>
@@ -364,6 +365,167 @@ static void test_extensions(void **state)
 	assert_int_equal(r->nmatches, 0);
 	assert_true(has_warning(r, "identify.empty"));
 	kist_id_result_free(r);
+}
+
+
+/* --- random DROID signatures against POSIX regular expressions ---------------------- */
+
+static unsigned rstate = 1618033;
+
+static unsigned rnd(unsigned n)
+{
+	rstate = rstate * 1103515245u + 12345u;
+	return (rstate >> 16) % n;
+}
+
+/* a literal of 1-2 bytes from A-D: hex for the XML, characters for the regex */
+static void lit(char *hex, char *re)
+{
+	int n = 1 + (int)rnd(2);
+
+	for (int i = 0; i < n; i++) {
+		int c = 'A' + (int)rnd(4);
+
+		sprintf(hex + strlen(hex), "%02X", c);
+		sprintf(re + strlen(re), "%c", c);
+	}
+}
+
+static void gap(char *re, unsigned min, unsigned max)
+{
+	sprintf(re + strlen(re), ".{%u,%u}", min, max);
+}
+
+/* One signature of 1-2 byte sequences of one subsequence each; its regexes
+ * (one per byte sequence, all must match) go to res[]. */
+static int random_sig(int id, char *xml, char res[][1024])
+{
+	int nseq = 1 + (int)rnd(2);
+
+	sprintf(xml + strlen(xml), "<InternalSignature ID=\"%d\">", id);
+	for (int q = 0; q < nseq; q++) {
+		int ref = (int)rnd(3);   /* BOF, EOF, floating */
+		unsigned min = rnd(3), max = min + rnd(3);
+		char anchor_hex[16] = "", anchor_re[16] = "", left_re[256] = "", right_re[256] = "", frags[1024] = "";
+		char *re = res[q];
+		int nl = (int)rnd(3), nr = (int)rnd(3);
+
+		lit(anchor_hex, anchor_re);
+		/* left positions 1..nl (1 next to the anchor), right 1..nr */
+		for (int side = 0; side < 2; side++) {
+			int npos = side ? nr : nl;
+			char *out = side ? right_re : left_re;
+
+			for (int p = 1; p <= npos; p++) {
+				int nalt = 1 + (int)rnd(2);
+				char group[256] = "(";
+
+				for (int a = 0; a < nalt; a++) {
+					char fh[16] = "", fr[16] = "";
+					unsigned fmin = rnd(3), fmax = fmin + rnd(2);
+
+					lit(fh, fr);
+					sprintf(frags + strlen(frags),
+						"<%sFragment MinOffset=\"%u\" MaxOffset=\"%u\" Position=\"%d\">%s</%sFragment>",
+						side ? "Right" : "Left", fmin, fmax, p, fh, side ? "Right" : "Left");
+					if (a)
+						strcat(group, "|");
+					if (side) {
+						gap(group, fmin, fmax);
+						strcat(group, fr);
+					} else {
+						strcat(group, fr);
+						gap(group, fmin, fmax);
+					}
+				}
+				strcat(group, ")");
+				if (side) {
+					strcat(out, group);          /* further right */
+				} else {
+					char tmp[256];
+
+					snprintf(tmp, sizeof(tmp), "%s%s", group, out);   /* further left */
+					strcpy(out, tmp);
+				}
+			}
+		}
+		if (ref == 0) {
+			sprintf(xml + strlen(xml), "<ByteSequence Reference=\"BOFoffset\"><SubSequence Position=\"1\" "
+				"SubSeqMinOffset=\"%u\" SubSeqMaxOffset=\"%u\">", min, max);
+			sprintf(re, "^.{%u,%u}%s%s%s", min, max, left_re, anchor_re, right_re);
+		} else if (ref == 1) {
+			sprintf(xml + strlen(xml), "<ByteSequence Reference=\"EOFoffset\"><SubSequence Position=\"1\" "
+				"SubSeqMinOffset=\"%u\" SubSeqMaxOffset=\"%u\">", min, max);
+			sprintf(re, "%s%s%s.{%u,%u}$", left_re, anchor_re, right_re, min, max);
+		} else {
+			sprintf(xml + strlen(xml), "<ByteSequence><SubSequence Position=\"1\" SubSeqMinOffset=\"%u\">", min);
+			sprintf(re, "^.{%u,}%s%s%s", min, left_re, anchor_re, right_re);
+		}
+		sprintf(xml + strlen(xml), "<Sequence>%s</Sequence>%s</SubSequence></ByteSequence>", anchor_hex, frags);
+	}
+	strcat(xml, "</InternalSignature>\n");
+	return nseq;
+}
+
+static void test_random_signatures(void **state)
+{
+	enum { NSIGS = 300, TEXTS = 400 };
+	struct fx *f = *state;
+	struct fx g = { .dir = f->dir };
+	char *xml = calloc(1, NSIGS * 4096), *formats = calloc(1, NSIGS * 200);
+	static char res[NSIGS][2][1024];
+	static regex_t rx[NSIGS][2];
+	int nseq[NSIGS], hits = 0;
+
+	strcpy(xml, SIG_HEAD);
+	for (int i = 0; i < NSIGS; i++) {
+		nseq[i] = random_sig(i + 1, xml, res[i]);
+		for (int q = 0; q < nseq[i]; q++)
+			if (regcomp(&rx[i][q], res[i][q], REG_EXTENDED | REG_NOSUB) != 0)
+				fail_msg("bad regex %s", res[i][q]);
+		sprintf(formats + strlen(formats), FMT(%d, "x-r/%d", %d, ""), i + 1, i + 1, i + 1, i + 1);
+	}
+	strcat(xml, SIG_MID);
+	strcat(xml, formats);
+	strcat(xml, SIG_TAIL);
+	g.fs = kist_findings_new();
+	assert_non_null(load_text(&g, "random.xml", xml, 0));
+	assert_int_equal(kist_findings_count(g.fs), 0);
+	for (int t = 0; t < TEXTS; t++) {
+		char text[24];
+		size_t len = rnd(20);
+		struct kist_id_result *r;
+		unsigned char want[NSIGS] = { 0 }, got[NSIGS] = { 0 };
+
+		for (size_t i = 0; i < len; i++)
+			text[i] = (char)('A' + rnd(4));
+		text[len] = 0;
+		for (int i = 0; i < NSIGS; i++) {
+			want[i] = 1;
+			for (int q = 0; q < nseq[i]; q++)
+				want[i] &= regexec(&rx[i][q], text, 0, NULL, 0) == 0;
+		}
+		r = kist_identify_buffer(g.id, "t", text, len);
+		for (size_t m = 0; m < r->nmatches; m++)
+			got[atoi(r->matches[m].puid + 4) - 1] = 1;
+		kist_id_result_free(r);
+		for (int i = 0; i < NSIGS; i++) {
+			if (want[i] != got[i])
+				fail_msg("signature %d on '%s': kist %d, regex %d (%s / %s)", i + 1, text, got[i], want[i],
+					 res[i][0], nseq[i] > 1 ? res[i][1] : "");
+			hits += got[i];
+		}
+	}
+	print_message("# %d matches of %d random signatures on %d random strings, all as the regexes say\n", hits,
+		      NSIGS, TEXTS);
+	assert_true(hits > 100);
+	for (int i = 0; i < NSIGS; i++)
+		for (int q = 0; q < nseq[i]; q++)
+			regfree(&rx[i][q]);
+	kist_identifier_free(g.id);
+	kist_findings_free(g.fs);
+	free(xml);
+	free(formats);
 }
 
 /* --- hostile and malformed signature files ------------------------------------------ */
@@ -835,6 +997,7 @@ int main(void)
 		cmocka_unit_test(test_priority),
 		cmocka_unit_test(test_several_survivors),
 		cmocka_unit_test(test_extensions),
+		cmocka_unit_test(test_random_signatures),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_bad_signatures),
 		cmocka_unit_test(test_real_file),
