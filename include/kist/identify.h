@@ -79,7 +79,10 @@ struct kist_id_result {
 	const char *magic_mime;       /* libmagic, NULL if not run */
 	const char *magic_description;
 	/* Warnings about this file: codes "identify.extension-mismatch",
-	 * "identify.extension-only", "identify.multiple", "identify.container"... */
+	 * "identify.extension-only", "identify.multiple", "identify.empty",
+	 * "identify.container-damaged", "identify.container-unread",
+	 * "identify.incomplete" (matching stopped: the signatures took too many
+	 * steps on this file), "identify.no-memory". */
 	size_t nwarnings;
 	struct kist_id_warning {
 		const char *code;

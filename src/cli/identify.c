@@ -42,7 +42,7 @@ void usage_identify(FILE *out)
 		"  -h, --help             this help\n"
 		"\n"
 		"Warnings (on stderr): identify.extension-mismatch, identify.extension-only,\n"
-		"identify.multiple, identify.empty, identify.container-damaged.\n"
+		"identify.multiple, identify.empty, identify.container-damaged, identify.incomplete.\n"
 		"Exit codes: 0 done (unknown formats included); 1 a file is missing;\n"
 		"2 usage error; 3 a file or the signature file could not be read.\n");
 }

@@ -161,8 +161,13 @@ struct kview {
 	uint64_t size;
 };
 
-/* Does signature s match? Fills the span of its first byte sequence. */
-int ksig_match(const struct ksig *s, const struct kview *v, uint64_t *off, uint64_t *end);
+/* Does signature s match? Fills the span of its first byte sequence. Each
+ * signature may take a bounded number of matching steps, taken from
+ * *file_budget too; at 0 nothing more matches (a hostile signature file
+ * costs time, boundedly, and is reported). */
+#define KSIG_FILE_BUDGET (1ull << 24)
+int ksig_match(const struct ksig *s, const struct kview *v, uint64_t *off, uint64_t *end,
+	       uint64_t *file_budget);
 
 /* --- containers (container.c) ---------------------------------------------- */
 

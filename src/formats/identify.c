@@ -191,6 +191,7 @@ struct hit {
 struct hits {
 	struct hit *h;
 	size_t n;
+	uint64_t budget;                 /* matching steps left for this file */
 };
 
 static void add_hit(struct hits *hs, const struct hit *h)
@@ -235,11 +236,13 @@ static void prune(const struct kist_identifier *id, struct hits *hs)
 static void match_sigs(const struct ksig *sigs, size_t nsigs, const struct kview *v, struct hits *hs,
 		       int container, long csig, const char *entry, const size_t *cformats, size_t ncf)
 {
+	uint64_t budget = KSIG_FILE_BUDGET;
+
 	for (size_t i = 0; i < nsigs; i++) {
 		const struct ksig *s = &sigs[i];
 		struct hit h = { .sig = s->id, .weight = s->weight, .container = container, .entry = entry };
 
-		if (!ksig_match(s, v, &h.off, &h.end))
+		if (!ksig_match(s, v, &h.off, &h.end, &budget))
 			continue;
 		if (container) {
 			h.sig = csig;
@@ -261,7 +264,7 @@ static void match_one(const struct kist_identifier *id, uint32_t i, const struct
 	const struct ksig *s = &id->sigs[i];
 	struct hit h = { .sig = s->id, .weight = s->weight };
 
-	if (!ksig_match(s, v, &h.off, &h.end))
+	if (!hs->budget || !ksig_match(s, v, &h.off, &h.end, &hs->budget))
 		return;
 	for (size_t f = 0; f < s->nformats; f++) {
 		h.format = s->formats[f];
@@ -432,7 +435,7 @@ static unsigned char *map_file(struct kist_identifier *id, const char *path, uin
 static void identify_view(struct kist_identifier *id, struct kist_id_result *res, const struct kview *v,
 			  const unsigned char *whole, size_t wholelen, const char *path)
 {
-	struct hits hs = { 0 };
+	struct hits hs = { .budget = KSIG_FILE_BUDGET };
 	const char *ext = path ? extension_of(path) : NULL;
 	int ctype = CT_NONE;
 
@@ -441,6 +444,9 @@ static void identify_view(struct kist_identifier *id, struct kist_id_result *res
 		add_warning(res, "identify.empty", "zero-length file: nothing to identify");
 	else
 		match_main(id, v, &hs);
+	if (!hs.budget)
+		add_warning(res, "identify.incomplete",
+			    "signature matching stopped: its patterns took too many steps on this file");
 	prune(id, &hs);
 
 	for (size_t i = 0; i < hs.n; i++)

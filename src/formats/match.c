@@ -793,29 +793,47 @@ static int byteseq_match(const struct kbyteseq *bs, const struct kview *v, uint6
 	return 1;
 }
 
-int ksig_match(const struct ksig *s, const struct kview *v, uint64_t *off, uint64_t *end)
+static int ksig_match_budget(const struct ksig *s, const struct kview *v, uint64_t *off, uint64_t *end,
+			     uint64_t *budgetp);
+
+int ksig_match(const struct ksig *s, const struct kview *v, uint64_t *off, uint64_t *end,
+	       uint64_t *file_budget)
 {
-	uint64_t budget = SIG_BUDGET;
+	uint64_t budget = *file_budget < SIG_BUDGET ? *file_budget : SIG_BUDGET, start = budget;
+	int r = ksig_match_budget(s, v, off, end, &budget);
+
+	*file_budget -= start - budget;
+	return r;
+}
+
+static int ksig_match_budget(const struct ksig *s, const struct kview *v, uint64_t *off, uint64_t *end,
+			     uint64_t *budgetp)
+{
+	uint64_t budget = *budgetp;
+	int r = 0;
 
 	if (s->fixed_prefilter >= 0) {
 		if ((uint64_t)s->fixed_prefilter >= v->headlen ||
 		    v->head[s->fixed_prefilter] != (unsigned char)s->prefilter_byte)
-			return 0;
+			goto out;
 	}
 	if (s->eof_prefilter >= 0) {
 		if ((uint64_t)s->eof_prefilter >= v->taillen ||
 		    v->tail[v->taillen - 1 - (size_t)s->eof_prefilter] != (unsigned char)s->eof_byte)
-			return 0;
+			goto out;
 	}
 	for (size_t i = 0; i < s->nseqs; i++) {
 		uint64_t o, e;
 
 		if (!byteseq_match(&s->seqs[i], v, &o, &e, &budget))
-			return 0;
+			goto out;
 		if (i == 0) {
 			*off = o;
 			*end = e;
 		}
 	}
-	return s->nseqs > 0;
+	r = s->nseqs > 0;
+out:
+	*budgetp = budget;
+	return r;
 }

@@ -612,6 +612,50 @@ static void test_bad_signatures(void **state)
 	free(many);
 }
 
+
+/* Patterns that backtrack without end: each signature and each file have a
+ * budget of steps; the file is reported incomplete, in bounded time. */
+static void test_costly_signatures(void **state)
+{
+	struct fx *f = *state;
+	struct fx g = { .dir = f->dir };
+	char *xml = calloc(1, 64 * 1024), *fmts = calloc(1, 64 * 200);
+	size_t len = 1 << 16;
+	char *buf = malloc(len);
+	struct kist_id_result *r;
+	struct timespec t0, t1;
+
+	strcpy(xml, SIG_HEAD);
+	for (int i = 1; i <= 60; i++) {
+		sprintf(xml + strlen(xml),
+			"<InternalSignature ID=\"%d\"><ByteSequence><SubSequence Position=\"1\" SubSeqMinOffset=\"0\">"
+			"<Sequence>41</Sequence><RightFragment MinOffset=\"0\" MaxOffset=\"0\" Position=\"1\">"
+			"{0-*}41{0-*}41{0-*}(43|41{0-*}44)</RightFragment></SubSequence></ByteSequence></InternalSignature>\n",
+			i);
+		sprintf(fmts + strlen(fmts), FMT(%d, "x-slow/%d", %d, ""), i, i, i, i);
+	}
+	strcat(xml, SIG_MID);
+	strcat(xml, fmts);
+	strcat(xml, SIG_TAIL);
+	g.fs = kist_findings_new();
+	assert_non_null(load_text(&g, "slow.xml", xml, 0));
+	memset(buf, 'A', len);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = kist_identify_buffer(g.id, "a", buf, len);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	print_message("# 60 costly signatures on 64 KiB: %.2f s\n",
+		      (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	assert_int_equal(r->nmatches, 0);
+	assert_int_equal(r->nwarnings, 1);
+	assert_string_equal(r->warnings[0].code, "identify.incomplete");
+	kist_id_result_free(r);
+	kist_identifier_free(g.id);
+	kist_findings_free(g.fs);
+	free(xml);
+	free(fmts);
+	free(buf);
+}
+
 /* --- the real PRONOM file ------------------------------------------------------------- */
 
 static struct kist_identifier *load_real(struct kist_findings *fs, int containers, size_t window)
@@ -1000,6 +1044,7 @@ int main(void)
 		cmocka_unit_test(test_random_signatures),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_bad_signatures),
+		cmocka_unit_test(test_costly_signatures),
 		cmocka_unit_test(test_real_file),
 		cmocka_unit_test(test_containers),
 		cmocka_unit_test(test_consumer),
