@@ -93,7 +93,22 @@ struct kist_id_result {
 /* The pipeline consumer. Its per-file state, kist_hash_result.consumer_state,
  * holds a struct kist_id_result once the file is closed: get it with
  * kist_id_result_of and free it with kist_id_result_free. The identifier
- * must outlive the run. */
+ * must outlive the run. In the bagging pass, with the digests:
+ *
+ *	struct kist_identify_options io;
+ *	kist_identify_options_init(&io);
+ *	io.dirfd = po.dirfd;          // so a big ZIP/OLE2 can be mapped again
+ *	io.no_magic = !want_magic;    // libmagic costs ~150 us a file
+ *	struct kist_identifier *id = kist_identifier_load(&io, findings, &err);
+ *	po.algs = algs;
+ *	po.consumer = kist_identifier_consumer(id);
+ *	kist_pipeline_run(&po, items, n, on_result, ctx, &err);
+ *	// in on_result(ctx, r):
+ *	//   const struct kist_id_result *ir = kist_id_result_of(r->consumer_state);
+ *	//   ... ir->matches[0].puid, .name, .version, .basis_text -> PREMIS ...
+ *	//   kist_id_result_free(r->consumer_state);   // also when r->fail_code
+ *	kist_identifier_free(id);
+ */
 const struct kist_consumer *kist_identifier_consumer(struct kist_identifier *id);
 const struct kist_id_result *kist_id_result_of(void *consumer_state);
 void kist_id_result_free(void *consumer_state);
