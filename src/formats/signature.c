@@ -410,10 +410,14 @@ static int parse_sig(const xmlNode *n, struct ksig *s, char *why, size_t wl)
 	for (size_t i = 0; i < s->nseqs; i++) {
 		const struct ksubseq *ss = &s->seqs[i].subs[s->seqs[i].nsubs - 1];
 
-		if (s->seqs[i].ref == REF_EOF && ss->min_off == ss->max_off && ss->right.n == 0 &&
-		    ss->last_byte >= 0 && ss->min_off < (1u << 30)) {
+		/* the last byte of the chain: of the right fragments, or the anchor */
+		const struct kpat *last = ss->right.n ? &ss->right : &ss->anchor;
+		const struct kpat_elem *le = &last->e[last->n - 1];
+
+		if (s->seqs[i].ref == REF_EOF && ss->min_off == ss->max_off && le->type == KP_LIT &&
+		    ss->min_off < (1u << 30)) {
 			s->eof_prefilter = (int)ss->min_off;
-			s->eof_byte = ss->last_byte;
+			s->eof_byte = le->bytes[le->len - 1];
 			break;
 		}
 	}
@@ -434,10 +438,13 @@ static int parse_sig(const xmlNode *n, struct ksig *s, char *why, size_t wl)
 	for (size_t i = 0; i < s->nseqs; i++) {
 		const struct ksubseq *ss = &s->seqs[i].subs[0];
 
-		if (s->seqs[i].ref == REF_BOF && ss->min_off == ss->max_off && ss->left.n == 0 &&
-		    ss->first_byte >= 0 && ss->min_off < (1u << 30)) {
+		/* the first byte of the chain: of the left fragments, or the anchor */
+		const struct kpat *first = ss->left.n ? &ss->left : &ss->anchor;
+
+		if (s->seqs[i].ref == REF_BOF && ss->min_off == ss->max_off && first->e[0].type == KP_LIT &&
+		    ss->min_off < (1u << 30)) {
 			s->fixed_prefilter = (int)ss->min_off;
-			s->prefilter_byte = ss->first_byte;
+			s->prefilter_byte = first->e[0].bytes[0];
 			break;
 		}
 	}
