@@ -72,10 +72,8 @@ void kmagic_fini(struct kist_identifier *id)
 	id->magic_key_ok = 0;
 }
 
-/* Checks that cost much and tell little about a file's own format: looking
- * inside compressed data and tar archives, and CDF/ELF details. */
-#define KMAGIC_FLAGS (MAGIC_NO_CHECK_COMPRESS | MAGIC_NO_CHECK_TAR | MAGIC_NO_CHECK_CDF | \
-		      MAGIC_NO_CHECK_ELF | MAGIC_ERROR)
+/* file(1)'s defaults: the same answers as `file` and `file --mime-type`. */
+#define KMAGIC_FLAGS MAGIC_NONE
 
 static magic_t open_one(int flags)
 {

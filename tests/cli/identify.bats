@@ -413,3 +413,30 @@ open("big.pdf", "wb").write(data[:cut] + b"%" + b" " * 200000 + b"\n" + data[cut
 	expect_stdout_has "a.pdf: fmt/18 "
 	expect_code file.unreadable
 }
+
+@test "libmagic's MIME type and description beside the PUID agree with file(1)" {
+	command -v file >/dev/null || skip "file is not installed"
+	make_office
+	make_ole2
+	make_pdf a.pdf
+	printf 'hello plain text\n' >a.txt
+	printf '<?xml version="1.0"?>\n<r/>\n' >a.xml
+	head -c 5000 /dev/urandom >noise.bin
+	tar cf a.tar a.txt a.xml
+	gzip -c a.pdf >a.pdf.gz
+	cp a.txt again.txt        # the same description twice: the remembered MIME type
+	local f
+	for f in *; do
+		run --separate-stderr "$KIST" identify --no-progress --format json "$f"
+		expect_status 0
+		local got want_mime want_desc
+		got=$(python3 -c 'import json,sys; m=json.loads(sys.stdin.read())["files"][0]["magic"]; print(m["mime"]); print(m["description"])' <<<"$output")
+		want_mime=$(file -b --mime-type "$f")
+		want_desc=$(file -b "$f")
+		[ "$(sed -n 1p <<<"$got")" = "$want_mime" ] || flunk "$f: kist says $(sed -n 1p <<<"$got"), file says $want_mime"
+		# libmagic sees the bytes kist kept, not the file: what file(1) reads
+		# from the end through the descriptor (gzip's original size) is not there
+		[[ "$want_desc" == "$(sed -n 2p <<<"$got")"* ]] ||
+			flunk "$f: kist says '$(sed -n 2p <<<"$got")', file says '$want_desc'"
+	done
+}
