@@ -16,7 +16,8 @@
  * fragments); its SubSeqMinOffset/SubSeqMaxOffset bound where the whole
  * chain starts (BOF, floating) or ends (EOF) relative to the reference
  * point: the start or end of the file, or the end (start, for EOF) of the
- * previous subsequence. */
+ * previous subsequence. As in DROID, the maximum binds only the subsequence
+ * matched first in a BOF or EOF sequence (signature.c drops it elsewhere). */
 #include <config.h>
 
 #include <stdio.h>
@@ -652,8 +653,49 @@ static uint64_t sub_min(uint64_t a, uint64_t b)
 }
 
 /* Forward: the chain starts in [ref+min, ref+max]. */
+/* The nearest end of p matched forward from pos (DROID takes the right
+ * fragments' end closest to the anchor, leaving the most room for the next
+ * subsequence), or -1. */
+static int64_t nearest_forward(const struct kpat *p, const unsigned char *buf, size_t len, size_t pos,
+			       uint64_t *budget)
+{
+	uint64_t lo = pos + p->minlen, hi = p->maxlen == UINT64_MAX || p->maxlen > len - pos ? len : pos + p->maxlen;
+
+	if (p->minlen > len - pos || kpat_match(p, buf, len, pos, 1, lo, hi, budget) < 0)
+		return -1;   /* none at all: do not try each end */
+	for (uint64_t e = lo; e <= hi && *budget; e++) {
+		int64_t r = kpat_match(p, buf, len, pos, 1, e, e, budget);
+
+		if (r >= 0)
+			return r;
+	}
+	return -1;
+}
+
+/* The nearest start of p matched backwards from pos (from EOF, DROID takes
+ * the left fragments' start closest to the anchor), or -1. */
+static int64_t nearest_backward(const struct kpat *p, const unsigned char *buf, size_t len, size_t pos,
+				uint64_t *budget)
+{
+	uint64_t hi, lo;
+
+	if (p->minlen > pos || kpat_match(p, buf, len, pos, -1, 0, len, budget) < 0)
+		return -1;
+	hi = pos - p->minlen;
+	lo = p->maxlen == UINT64_MAX || p->maxlen > pos ? 0 : pos - p->maxlen;
+	for (uint64_t s = hi; s >= lo && s <= hi && *budget; s--) {
+		int64_t r = kpat_match(p, buf, len, pos, -1, s, s, budget);
+
+		if (r >= 0)
+			return r;
+		if (s == 0)
+			break;
+	}
+	return -1;
+}
+
 static int sub_forward(const struct ksubseq *s, const unsigned char *buf, size_t len, uint64_t ref,
-		       uint64_t *start, uint64_t *end, uint64_t *budget)
+		       uint64_t *start, uint64_t *end, uint64_t *budget, int nearest)
 {
 	uint64_t lo = ref + s->min_off, hi, a_lo, a_hi;
 
@@ -688,7 +730,12 @@ static int sub_forward(const struct ksubseq *s, const unsigned char *buf, size_t
 		ae = kpat_match(&s->anchor, buf, len, (size_t)a, 1, 0, len, budget);
 		if (ae < 0)
 			continue;
-		re = s->right.n ? kpat_match(&s->right, buf, len, (size_t)ae, 1, 0, len, budget) : ae;
+		if (!s->right.n)
+			re = ae;
+		else if (nearest)
+			re = nearest_forward(&s->right, buf, len, (size_t)ae, budget);
+		else
+			re = kpat_match(&s->right, buf, len, (size_t)ae, 1, 0, len, budget);
 		if (re < 0)
 			continue;
 		if (s->left.n)
@@ -706,7 +753,7 @@ static int sub_forward(const struct ksubseq *s, const unsigned char *buf, size_t
 
 /* Backward: the chain ends in [ref-max, ref-min]; the nearest first. */
 static int sub_backward(const struct ksubseq *s, const unsigned char *buf, size_t len, uint64_t ref,
-			uint64_t *start, uint64_t *end, uint64_t *budget)
+			uint64_t *start, uint64_t *end, uint64_t *budget, int nearest)
 {
 	uint64_t lo, hi, e_lo, e_hi;
 
@@ -739,8 +786,12 @@ static int sub_backward(const struct ksubseq *s, const unsigned char *buf, size_
 			else
 				re = e >= lo && e <= hi ? (int64_t)e : -1;
 			if (re >= 0) {
-				ls = s->left.n ? kpat_match(&s->left, buf, len, (size_t)as, -1, 0, len, budget)
-					       : as;
+				if (!s->left.n)
+					ls = as;
+				else if (nearest)
+					ls = nearest_backward(&s->left, buf, len, (size_t)as, budget);
+				else
+					ls = kpat_match(&s->left, buf, len, (size_t)as, -1, 0, len, budget);
 				if (ls >= 0) {
 					*start = (uint64_t)ls;
 					*end = (uint64_t)re;
@@ -765,7 +816,7 @@ static int byteseq_match(const struct kbyteseq *bs, const struct kview *v, uint6
 		for (size_t i = bs->nsubs; i-- > 0;) {
 			uint64_t st, en;
 
-			if (!sub_backward(&bs->subs[i], v->tail, v->taillen, ref, &st, &en, budget))
+			if (!sub_backward(&bs->subs[i], v->tail, v->taillen, ref, &st, &en, budget, i > 0))
 				return 0;
 			if (i == bs->nsubs - 1)
 				e0 = en;
@@ -781,7 +832,7 @@ static int byteseq_match(const struct kbyteseq *bs, const struct kview *v, uint6
 	for (size_t i = 0; i < bs->nsubs; i++) {
 		uint64_t st, en;
 
-		if (!sub_forward(&bs->subs[i], v->head, v->headlen, ref, &st, &en, budget))
+		if (!sub_forward(&bs->subs[i], v->head, v->headlen, ref, &st, &en, budget, i + 1 < bs->nsubs))
 			return 0;
 		if (i == 0)
 			s0 = st;

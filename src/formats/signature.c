@@ -355,6 +355,17 @@ static int parse_byteseq(const xmlNode *n, struct kbyteseq *bs, char *why, size_
 			orders[j - 1] = o;
 		}
 	free(orders);
+	/* As DROID does (ByteSequence.prepareSequenceFragments): only the
+	 * subsequence matched first in an anchored sequence (the first from BOF,
+	 * the last from EOF) is held to SubSeqMaxOffset; the others, and every
+	 * subsequence of a floating sequence, may be anywhere beyond their
+	 * SubSeqMinOffset (within the scan window). */
+	for (size_t i = 0; i < bs->nsubs; i++) {
+		int first = bs->ref == REF_BOF ? i == 0 : bs->ref == REF_EOF ? i == bs->nsubs - 1 : 0;
+
+		if (!first)
+			bs->subs[i].max_off = KPAT_INF;
+	}
 	return 0;
 fail:
 	for (size_t j = 0; j < bs->nsubs; j++)

@@ -47,7 +47,7 @@ static const char *const TEST_SIGS =
 	"<RightFragment MinOffset=\"1\" MaxOffset=\"1\" Position=\"2\">DD</RightFragment>"
 	"<RightFragment MinOffset=\"0\" MaxOffset=\"0\" Position=\"2\">EEEE</RightFragment>"
 	"</SubSequence></ByteSequence></InternalSignature>\n"
-	/* 6: "QQ" at 0, then "RR" 2 to 4 bytes after it */
+	/* 6: "QQ" at 0, then "RR" 2 to 4 bytes after it (the 4 does not bind) */
 	"<InternalSignature ID=\"6\"><ByteSequence Reference=\"BOFoffset\">"
 	"<SubSequence Position=\"1\" SubSeqMinOffset=\"0\" SubSeqMaxOffset=\"0\"><Sequence>5151</Sequence></SubSequence>"
 	"<SubSequence Position=\"2\" SubSeqMinOffset=\"2\" SubSeqMaxOffset=\"4\"><Sequence>5252</Sequence></SubSequence>"
@@ -62,7 +62,7 @@ static const char *const TEST_SIGS =
 	BOF(9, 0, 0, "504B0304")
 	BOF(10, 0, 0, "DDDD")
 	BOF(11, 0, 0, "DDDD")
-	/* 12: EOF "aa" {1-3} "bb", "bb" at the very end */
+	/* 12: EOF "aa" {1-3} "bb", "bb" at the very end (the 3 does not bind) */
 	"<InternalSignature ID=\"12\"><ByteSequence Reference=\"EOFoffset\">"
 	"<SubSequence Position=\"1\" SubSeqMinOffset=\"1\" SubSeqMaxOffset=\"3\"><Sequence>6161</Sequence></SubSequence>"
 	"<SubSequence Position=\"2\" SubSeqMinOffset=\"0\" SubSeqMaxOffset=\"0\"><Sequence>6262</Sequence></SubSequence>"
@@ -72,7 +72,7 @@ static const char *const TEST_SIGS =
 	"<SubSequence Position=\"1\" SubSeqMinOffset=\"0\" SubSeqMaxOffset=\"0\"><Sequence>5A5A</Sequence>"
 	"<LeftFragment MinOffset=\"0\" MaxOffset=\"2\" Position=\"1\">59</LeftFragment></SubSequence>"
 	"</ByteSequence></InternalSignature>\n"
-	/* 14: floating "MM" starting 10 to 20 bytes in */
+	/* 14: floating "MM" starting 10 to 20 bytes in (the 20 does not bind) */
 	"<InternalSignature ID=\"14\"><ByteSequence>"
 	"<SubSequence Position=\"1\" SubSeqMinOffset=\"10\" SubSeqMaxOffset=\"20\"><Sequence>4D4D</Sequence></SubSequence>"
 	"</ByteSequence></InternalSignature>\n"
@@ -232,13 +232,15 @@ static void test_variable(void **state)
 	assert_string_equal(puids(f->id, "f", buf, sizeof(buf)), "");
 	memcpy(buf + 3000, "NEED", 4);
 	assert_string_equal(puids(f->id, "f", buf, sizeof(buf)), "x-test/4");
-	/* floating with offsets: MM must start 10 to 20 bytes in */
+	/* floating with offsets: MM must start at least 10 bytes in */
 	memset(buf, '.', sizeof(buf));
 	memcpy(buf + 15, "MM", 2);
 	assert_string_equal(puids(f->id, "f", buf, 40), "x-test/14");
+	/* a floating sequence is not held to its SubSeqMaxOffset (DROID scans
+	 * the whole window for it), only to its minimum */
 	memset(buf, '.', sizeof(buf));
-	memcpy(buf + 21, "MM", 2);
-	assert_string_equal(puids(f->id, "f", buf, 40), "");
+	memcpy(buf + 30, "MM", 2);
+	assert_string_equal(puids(f->id, "f", buf, 40), "x-test/14");
 	memset(buf, '.', sizeof(buf));
 	memcpy(buf + 9, "MM", 2);
 	assert_string_equal(puids(f->id, "f", buf, 40), "");
@@ -266,15 +268,19 @@ static void test_subsequences(void **state)
 {
 	struct fx *f = *state;
 
+	/* "RR" at least 2 bytes after "QQ": the second subsequence's maximum
+	 * does not bind (DROID: only the first subsequence of a BOF sequence
+	 * has a bounded window) */
 	assert_string_equal(ID("QQxxRR"), "x-test/6");
 	assert_string_equal(ID("QQxxxxRR"), "x-test/6");
 	assert_string_equal(ID("QQxRR"), "");
-	assert_string_equal(ID("QQxxxxxRR"), "");
-	/* EOF: "bb" at the end, "aa" 1 to 3 bytes before it */
+	assert_string_equal(ID("QQxxxxxxxxxxRR"), "x-test/6");
+	assert_string_equal(ID("xQQxxRR"), "");
+	/* EOF: "bb" at the very end (bound: 0-0), "aa" at least 1 byte before */
 	assert_string_equal(ID("..aaxbb"), "x-test/12");
 	assert_string_equal(ID("..aaxxxbb"), "x-test/12");
 	assert_string_equal(ID("..aabb"), "");
-	assert_string_equal(ID("..aaxxxxbb"), "");
+	assert_string_equal(ID("aaxxxxxxxbb"), "x-test/12");
 	assert_string_equal(ID("..aaxbb."), "");
 	/* EOF with a left fragment */
 	assert_string_equal(ID("...YxZZ"), "x-test/13");
@@ -396,90 +402,116 @@ static void gap(char *re, unsigned min, unsigned max)
 	sprintf(re + strlen(re), ".{%u,%u}", min, max);
 }
 
-/* One signature of 1-2 byte sequences of one subsequence each; its regexes
- * (one per byte sequence, all must match) go to res[]. */
-static int random_sig(int id, char *xml, char res[][1024])
+/* One subsequence: its XML (Position pos) and the regex of its chain. */
+static void random_sub(int pos, char *xml, char *chain, unsigned *min, unsigned *max)
+{
+	char anchor_hex[16] = "", anchor_re[16] = "", left_re[256] = "", right_re[256] = "", frags[1024] = "";
+	int nl = (int)rnd(3), nr = (int)rnd(3);
+
+	*min = rnd(3);
+	*max = *min + rnd(3);
+	lit(anchor_hex, anchor_re);
+	/* left positions 1..nl (1 next to the anchor), right 1..nr */
+	for (int side = 0; side < 2; side++) {
+		int npos = side ? nr : nl;
+		char *out = side ? right_re : left_re;
+
+		for (int p = 1; p <= npos; p++) {
+			int nalt = 1 + (int)rnd(2);
+			char group[256] = "(";
+
+			for (int a = 0; a < nalt; a++) {
+				char fh[16] = "", fr[16] = "";
+				unsigned fmin = rnd(3), fmax = fmin + rnd(2);
+
+				lit(fh, fr);
+				sprintf(frags + strlen(frags),
+					"<%sFragment MinOffset=\"%u\" MaxOffset=\"%u\" Position=\"%d\">%s</%sFragment>",
+					side ? "Right" : "Left", fmin, fmax, p, fh, side ? "Right" : "Left");
+				if (a)
+					strcat(group, "|");
+				if (side) {
+					gap(group, fmin, fmax);
+					strcat(group, fr);
+				} else {
+					strcat(group, fr);
+					gap(group, fmin, fmax);
+				}
+			}
+			strcat(group, ")");
+			if (side) {
+				strcat(out, group);          /* further right */
+			} else {
+				char tmp[256];
+
+				snprintf(tmp, sizeof(tmp), "%s%s", group, out);   /* further left */
+				strcpy(out, tmp);
+			}
+		}
+	}
+	sprintf(xml, "<SubSequence Position=\"%d\" SubSeqMinOffset=\"%u\" SubSeqMaxOffset=\"%u\">"
+		"<Sequence>%s</Sequence>%s</SubSequence>", pos, *min, *max, anchor_hex, frags);
+	sprintf(chain, "%s%s%s", left_re, anchor_re, right_re);
+}
+
+/* One signature of 1-2 byte sequences of 1-2 subsequences each; its regexes
+ * (one per byte sequence, all must match) go to res[]. As DROID has it, only
+ * the subsequence matched first in a BOF (EOF) sequence is held to its
+ * maximum offset; the others, and floating ones, only to their minimum. */
+static int random_sig(int id, char *xml, char res[][1024], int multi)
 {
 	int nseq = 1 + (int)rnd(2);
 
 	sprintf(xml + strlen(xml), "<InternalSignature ID=\"%d\">", id);
 	for (int q = 0; q < nseq; q++) {
-		int ref = (int)rnd(3);   /* BOF, EOF, floating */
-		unsigned min = rnd(3), max = min + rnd(3);
-		char anchor_hex[16] = "", anchor_re[16] = "", left_re[256] = "", right_re[256] = "", frags[1024] = "";
-		char *re = res[q];
-		int nl = (int)rnd(3), nr = (int)rnd(3);
+		int ref = (int)rnd(3), nsub = multi ? 1 + (int)rnd(2) : 1;   /* BOF, EOF, floating */
+		char *re = res[q], sub[2][2048], chain[2][600];
+		unsigned min[2], max[2];
 
-		lit(anchor_hex, anchor_re);
-		/* left positions 1..nl (1 next to the anchor), right 1..nr */
-		for (int side = 0; side < 2; side++) {
-			int npos = side ? nr : nl;
-			char *out = side ? right_re : left_re;
-
-			for (int p = 1; p <= npos; p++) {
-				int nalt = 1 + (int)rnd(2);
-				char group[256] = "(";
-
-				for (int a = 0; a < nalt; a++) {
-					char fh[16] = "", fr[16] = "";
-					unsigned fmin = rnd(3), fmax = fmin + rnd(2);
-
-					lit(fh, fr);
-					sprintf(frags + strlen(frags),
-						"<%sFragment MinOffset=\"%u\" MaxOffset=\"%u\" Position=\"%d\">%s</%sFragment>",
-						side ? "Right" : "Left", fmin, fmax, p, fh, side ? "Right" : "Left");
-					if (a)
-						strcat(group, "|");
-					if (side) {
-						gap(group, fmin, fmax);
-						strcat(group, fr);
-					} else {
-						strcat(group, fr);
-						gap(group, fmin, fmax);
-					}
-				}
-				strcat(group, ")");
-				if (side) {
-					strcat(out, group);          /* further right */
-				} else {
-					char tmp[256];
-
-					snprintf(tmp, sizeof(tmp), "%s%s", group, out);   /* further left */
-					strcpy(out, tmp);
-				}
+		for (int k = 0; k < nsub; k++)
+			random_sub(k + 1, sub[k], chain[k], &min[k], &max[k]);
+		re[0] = 0;
+		if (ref == 1) {
+			for (int k = 0; k < nsub; k++) {
+				strcat(re, chain[k]);
+				if (k == nsub - 1)
+					sprintf(re + strlen(re), ".{%u,%u}$", min[k], max[k]);
+				else
+					sprintf(re + strlen(re), ".{%u,}", min[k]);
+			}
+		} else {
+			strcat(re, "^");
+			for (int k = 0; k < nsub; k++) {
+				if (k == 0 && ref == 0)
+					sprintf(re + strlen(re), ".{%u,%u}", min[k], max[k]);
+				else
+					sprintf(re + strlen(re), ".{%u,}", min[k]);
+				strcat(re, chain[k]);
 			}
 		}
-		if (ref == 0) {
-			sprintf(xml + strlen(xml), "<ByteSequence Reference=\"BOFoffset\"><SubSequence Position=\"1\" "
-				"SubSeqMinOffset=\"%u\" SubSeqMaxOffset=\"%u\">", min, max);
-			sprintf(re, "^.{%u,%u}%s%s%s", min, max, left_re, anchor_re, right_re);
-		} else if (ref == 1) {
-			sprintf(xml + strlen(xml), "<ByteSequence Reference=\"EOFoffset\"><SubSequence Position=\"1\" "
-				"SubSeqMinOffset=\"%u\" SubSeqMaxOffset=\"%u\">", min, max);
-			sprintf(re, "%s%s%s.{%u,%u}$", left_re, anchor_re, right_re, min, max);
-		} else {
-			sprintf(xml + strlen(xml), "<ByteSequence><SubSequence Position=\"1\" SubSeqMinOffset=\"%u\">", min);
-			sprintf(re, "^.{%u,}%s%s%s", min, left_re, anchor_re, right_re);
-		}
-		sprintf(xml + strlen(xml), "<Sequence>%s</Sequence>%s</SubSequence></ByteSequence>", anchor_hex, frags);
+		sprintf(xml + strlen(xml), "<ByteSequence%s>", ref == 0 ? " Reference=\"BOFoffset\""
+							      : ref == 1 ? " Reference=\"EOFoffset\"" : "");
+		for (int k = 0; k < nsub; k++)
+			strcat(xml, sub[k]);
+		strcat(xml, "</ByteSequence>");
 	}
 	strcat(xml, "</InternalSignature>\n");
 	return nseq;
 }
 
-static void test_random_signatures(void **state)
+static void random_signatures(void **state, int multi)
 {
 	enum { NSIGS = 300, TEXTS = 400 };
 	struct fx *f = *state;
 	struct fx g = { .dir = f->dir };
-	char *xml = calloc(1, NSIGS * 4096), *formats = calloc(1, NSIGS * 200);
+	char *xml = calloc(1, NSIGS * 16384), *formats = calloc(1, NSIGS * 200);
 	static char res[NSIGS][2][1024];
 	static regex_t rx[NSIGS][2];
 	int nseq[NSIGS], hits = 0;
 
 	strcpy(xml, SIG_HEAD);
 	for (int i = 0; i < NSIGS; i++) {
-		nseq[i] = random_sig(i + 1, xml, res[i]);
+		nseq[i] = random_sig(i + 1, xml, res[i], multi);
 		for (int q = 0; q < nseq[i]; q++)
 			if (regcomp(&rx[i][q], res[i][q], REG_EXTENDED | REG_NOSUB) != 0)
 				fail_msg("bad regex %s", res[i][q]);
@@ -516,8 +548,8 @@ static void test_random_signatures(void **state)
 			hits += got[i];
 		}
 	}
-	print_message("# %d matches of %d random signatures on %d random strings, all as the regexes say\n", hits,
-		      NSIGS, TEXTS);
+	print_message("# %d matches of %d random signatures (%s) on %d random strings, all as the regexes say\n",
+		      hits, NSIGS, multi ? "several subsequences" : "one subsequence", TEXTS);
 	assert_true(hits > 100);
 	for (int i = 0; i < NSIGS; i++)
 		for (int q = 0; q < nseq[i]; q++)
@@ -526,6 +558,16 @@ static void test_random_signatures(void **state)
 	kist_findings_free(g.fs);
 	free(xml);
 	free(formats);
+}
+
+static void test_random_signatures(void **state)
+{
+	random_signatures(state, 0);
+}
+
+static void test_random_subsequences(void **state)
+{
+	random_signatures(state, 1);
 }
 
 /* --- hostile and malformed signature files ------------------------------------------ */
@@ -1042,6 +1084,7 @@ int main(void)
 		cmocka_unit_test(test_several_survivors),
 		cmocka_unit_test(test_extensions),
 		cmocka_unit_test(test_random_signatures),
+		cmocka_unit_test(test_random_subsequences),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_bad_signatures),
 		cmocka_unit_test(test_costly_signatures),
