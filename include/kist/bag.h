@@ -143,6 +143,7 @@ struct kist_bag_validate_result {
 	int oxum_ok;             /* Payload-Oxum matches, or -1 when there is none */
 	uint64_t payload_files, payload_bytes;
 	size_t pending_fetch;    /* fetch.txt entries not yet present */
+	int version_major, version_minor;   /* BagIt-Version read, -1 if none */
 };
 int kist_bag_validate(const char *path, const struct kist_bag_validate_options *opt,
 		      struct kist_bag_validate_result *res, struct kist_findings *findings,

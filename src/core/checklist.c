@@ -268,6 +268,14 @@ static int parse_line(struct kist_checklist *l, char *s, unsigned long lineno, c
 
 		if (kind == KIST_LIST_BAGIT)
 			kist_bagit_percent_decode(path);
+		/* "./data/x" (some tools write it) names data/x: read it so,
+		 * and say so; "." further in stays unsafe. */
+		if (path[0] == '.' && path[1] == '/') {
+			while (path[0] == '.' && path[1] == '/')
+				path += 2;
+			kist_findings_add(findings, KIST_SEV_WARNING, "lint.leading-dot-slash", name,
+					  "line %lu: path starts with './'; read as %s", lineno, path);
+		}
 		p = kist_path_check_relative(path, strlen(path));
 		if (p == KIST_PATH_CONTROL)
 			p = KIST_PATH_OK; /* decoded %0A / %0D are legal names */

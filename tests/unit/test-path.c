@@ -1,6 +1,8 @@
 /* Safe path checks and opening beneath a directory. */
 #include "unit.h"
 
+#include "../../src/core/testing.h"
+
 #define CHECK(s, want) assert_int_equal(kist_path_check_relative(s, strlen(s)), want)
 
 static void test_check_relative(void **state)
@@ -26,13 +28,12 @@ static void test_check_relative(void **state)
 	assert_string_equal(kist_path_problem_str(KIST_PATH_DOTDOT), "'..' would leave the directory");
 }
 
-static void test_open_beneath(void **state)
+static void open_beneath_cases(void)
 {
 	char *dir = unit_tmpdir(), *outside = unit_tmpdir(), *link = NULL;
 	int root, fd;
 	char buf[8] = { 0 };
 
-	(void)state;
 	unit_mkdir(dir, "data");
 	unit_mkdir(dir, "data/sub");
 	unit_write(dir, "data/sub/file", "inside", 6);
@@ -74,6 +75,18 @@ static void test_open_beneath(void **state)
 	unit_rmtree(outside);
 	free(dir);
 	free(outside);
+}
+
+/* The same cases through openat2 (where the kernel has it) and through the
+ * portable walk. */
+static void test_open_beneath(void **state)
+{
+	(void)state;
+	kist_path_use_openat2(1);
+	open_beneath_cases();
+	kist_path_use_openat2(0);
+	open_beneath_cases();
+	kist_path_use_openat2(1);
 }
 
 static void test_join(void **state)
