@@ -78,6 +78,7 @@ struct ksig {
 	int eof_prefilter, eof_byte;      /* the same, counted back from EOF */
 	const unsigned char *key;         /* a literal some anchor in the head starts */
 	size_t keylen;                    /* with (for the one-pass scan), or NULL */
+	uint64_t key_limit;               /* the key starts before this, UINT64_MAX */
 };
 
 struct kformat {
@@ -133,6 +134,12 @@ struct kist_identifier {
 	uint32_t *scan_index;             /* 65537 offsets into scan_sigs, by 2-byte key */
 	uint32_t *scan_sigs;
 	uint64_t scan_bits[1024];         /* keys with signatures, a bit each */
+	/* Beyond near_end only "far" signatures (floating, several
+	 * subsequences, unbounded windows) can start; the scan samples every
+	 * far_step-th offset there: far_bits holds each far key's first
+	 * far_step pairs. */
+	size_t near_end, far_step;
+	uint64_t far_bits[1024];
 	struct kext {
 		char *ext;                /* lower case */
 		size_t format;

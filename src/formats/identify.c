@@ -272,6 +272,25 @@ static void match_one(const struct kist_identifier *id, uint32_t i, const struct
 	}
 }
 
+/* The signatures whose key starts at offset p of the head. */
+static void scan_at(const struct kist_identifier *id, const struct kview *v, size_t p, unsigned char *tried,
+		    struct hits *hs)
+{
+	size_t key = (size_t)v->head[p] << 8 | v->head[p + 1];
+
+	if (!(id->scan_bits[key >> 6] & ((uint64_t)1 << (key & 63))))
+		return;
+	for (uint32_t k = id->scan_index[key]; k < id->scan_index[key + 1]; k++) {
+		uint32_t i = id->scan_sigs[k];
+		const struct ksig *s = &id->sigs[i];
+
+		if (tried[i] || s->keylen > v->headlen - p || memcmp(v->head + p, s->key, s->keylen) != 0)
+			continue;
+		tried[i] = 1;
+		match_one(id, i, v, hs);
+	}
+}
+
 /* The internal signatures, through the indexes: those keyed by the first
  * byte, those whose anchor literal occurs in the head (one pass over it),
  * and the rest. */
@@ -286,20 +305,18 @@ static void match_main(const struct kist_identifier *id, const struct kview *v, 
 		match_one(id, id->general[k], v, hs);
 	if (v->headlen < 2 || id->scan_index[65536] == 0 || !(tried = calloc(id->nsigs, 1)))
 		return;
-	for (size_t p = 0; p + 1 < v->headlen; p++) {
-		size_t key = (size_t)v->head[p] << 8 | v->head[p + 1];
+	/* densely where any key may start, then every far_step-th offset */
+	size_t dense = v->headlen < id->near_end ? v->headlen : id->near_end, S = id->far_step;
 
-		if (!(id->scan_bits[key >> 6] & ((uint64_t)1 << (key & 63))))
+	for (size_t p = 0; p + 1 < dense + 1 && p + 1 < v->headlen; p++)
+		scan_at(id, v, p, tried, hs);
+	for (size_t q = dense - dense % S; q + 1 < v->headlen; q += S) {
+		size_t pair = (size_t)v->head[q] << 8 | v->head[q + 1];
+
+		if (!(id->far_bits[pair >> 6] & ((uint64_t)1 << (pair & 63))))
 			continue;
-		for (uint32_t k = id->scan_index[key]; k < id->scan_index[key + 1]; k++) {
-			uint32_t i = id->scan_sigs[k];
-			const struct ksig *s = &id->sigs[i];
-
-			if (tried[i] || s->keylen > v->headlen - p || memcmp(v->head + p, s->key, s->keylen) != 0)
-				continue;
-			tried[i] = 1;
-			match_one(id, i, v, hs);
-		}
+		for (size_t j = 0; j < S && j <= q; j++)
+			scan_at(id, v, q - j, tried, hs);
 	}
 	free(tried);
 }

@@ -18,6 +18,7 @@
 #include "formats.h"
 
 #define MAX_REPORTED 20
+#define NEAR_MAX 8192         /* keys found only this far in are scanned densely */
 
 struct loader {
 	struct kist_identifier *id;
@@ -432,16 +433,28 @@ static int parse_sig(const xmlNode *n, struct ksig *s, char *why, size_t wl)
 			break;
 		}
 	}
-	/* the longest literal an anchor of a BOF or floating sequence starts with */
+	/* the longest literal an anchor of a BOF or floating sequence starts
+	 * with, and where that anchor can start at the latest (bounded for the
+	 * first subsequence of a BOF sequence with a window) */
+	s->key_limit = UINT64_MAX;
 	for (size_t i = 0; i < s->nseqs; i++) {
 		if (s->seqs[i].ref == REF_EOF)
 			continue;
 		for (size_t j = 0; j < s->seqs[i].nsubs; j++) {
-			const struct kpat_elem *e = &s->seqs[i].subs[j].anchor.e[0];
+			const struct ksubseq *ss = &s->seqs[i].subs[j];
+			const struct kpat_elem *e = &ss->anchor.e[0];
+			uint64_t lim = UINT64_MAX;
 
-			if (e->type == KP_LIT && e->len >= 2 && e->len > s->keylen) {
+			if (e->type != KP_LIT || e->len < 2)
+				continue;
+			if (s->seqs[i].ref == REF_BOF && j == 0 && ss->max_off != KPAT_INF &&
+			    ss->left.maxlen != UINT64_MAX)
+				lim = (uint64_t)ss->max_off + ss->left.maxlen + 1;
+			/* longer keys first; between equals, the bounded one */
+			if (e->len > s->keylen || (e->len == s->keylen && lim < s->key_limit)) {
 				s->key = e->bytes;
 				s->keylen = e->len;
+				s->key_limit = lim;
 			}
 		}
 	}
@@ -1003,6 +1016,34 @@ int ksig_index(struct kist_identifier *id)
 	for (size_t k = 0; k < 65536; k++)
 		if (count[k])
 			id->scan_bits[k >> 6] |= (uint64_t)1 << (k & 63);
+	/* near: keys that can only start in the first NEAR_MAX bytes */
+	id->near_end = 0;
+	id->far_step = SIZE_MAX;
+	for (size_t i = 0; i < id->nsigs; i++) {
+		const struct ksig *s = &id->sigs[i];
+
+		if (s->fixed_prefilter >= 0 || !s->key)
+			continue;
+		if (s->key_limit <= NEAR_MAX) {
+			if (s->key_limit > id->near_end)
+				id->near_end = (size_t)s->key_limit;
+		} else if (s->keylen - 1 < id->far_step) {
+			id->far_step = s->keylen - 1;
+		}
+	}
+	if (id->far_step == SIZE_MAX)
+		id->far_step = 1;
+	for (size_t i = 0; i < id->nsigs; i++) {
+		const struct ksig *s = &id->sigs[i];
+
+		if (s->fixed_prefilter >= 0 || !s->key || s->key_limit <= NEAR_MAX)
+			continue;
+		for (size_t j = 0; j < id->far_step; j++) {
+			size_t k = (size_t)s->key[j] << 8 | s->key[j + 1];
+
+			id->far_bits[k >> 6] |= (uint64_t)1 << (k & 63);
+		}
+	}
 	for (int b = 0; b < 256; b++)
 		if (id->n_by_byte0[b] && !(id->by_byte0[b] = calloc(id->n_by_byte0[b], sizeof(uint32_t))))
 			goto out;
