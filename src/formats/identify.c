@@ -627,7 +627,12 @@ static void c_update(void *state, const unsigned char *buf, size_t len, uint64_t
 		memcpy(st->head + st->headlen, buf, n);
 		st->headlen += n;
 	}
-	/* the ring keeps the last w bytes seen */
+	/* the ring keeps the last w bytes seen; a file the head holds whole
+	 * (as its size says) needs none */
+	if (st->expect <= w && offset + len <= w) {
+		st->seen = offset + len;
+		return;
+	}
 	if (len >= w) {
 		memcpy(st->ring, buf + len - w, w);
 		st->ringpos = 0;
@@ -651,7 +656,9 @@ static void c_close(void *state, int failed)
 	unsigned char *tail = NULL, *joined = NULL;
 	struct kview v;
 
-	if (failed) {
+	if (failed || (st->expect <= w && st->seen > st->expect)) {
+		/* unreadable, or grown past the size it was opened with (the
+		 * pipeline reports that as file.changed) */
 		st->res.failed = 1;
 		goto out;
 	}
