@@ -15,7 +15,8 @@
 
 #include "formats.h"
 
-#define MAX_ENTRIES 100000
+#define MAX_ENTRIES 20000         /* entries looked at */
+#define MAX_NAME 1024             /* bytes of an entry name kept */
 #define ENTRY_CAP (1u << 20)      /* bytes of a wanted entry kept */
 #define MAX_DIR_ENTRIES 16384     /* OLE2 directory entries walked */
 #define TOTAL_CAP (16u << 20)     /* bytes of all wanted entries together */
@@ -47,7 +48,7 @@ static struct kentry *add_entry(struct kentries *es, const char *name)
 	}
 	e = &es->e[es->n];
 	memset(e, 0, sizeof(*e));
-	if (!(e->name = strdup(name)))
+	if (!(e->name = strndup(name, MAX_NAME)))   /* container paths are short */
 		return NULL;
 	es->n++;
 	return e;
