@@ -960,6 +960,9 @@ int ksig_load_containers(struct kist_identifier *id, const char *file, struct ki
 			}
 			cs->formats = nfm;
 			nfm[cs->nformats++] = fi;
+			/* a container signature is a signature: no extension-only
+			 * matches for DOCX and its kin */
+			id->formats[fi].has_signature = 1;
 		}
 		xmlFree(puid);
 	}

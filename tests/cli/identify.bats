@@ -271,6 +271,11 @@ assert f["magic"]["mime"] == "text/plain", f' <<<"$output"
 	expect_stdout_has "cut.png: UNKNOWN [image/png]"
 	expect_stdout_has "short.gif: UNKNOWN"
 	expect_code identify.empty
+	# a DOCX cut short: its formats have (container) signatures, so no
+	# guess from the extension; unknown
+	make_office
+	head -c 300 doc.docx >cut.docx
+	expect_puid cut.docx UNKNOWN
 	run --separate-stderr "$KIST" identify --no-progress --format json empty.dat
 	python3 -c '
 import json, sys
