@@ -1,21 +1,393 @@
-/* kist bag create (being written). */
+/* kist bag create: make a bag from a folder, in place or to a destination. */
 #include <config.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
 void usage_bag_create(FILE *out)
 {
-	fprintf(out, "usage: kist bag create BAG\n\nnot available yet in this build\n");
+	fprintf(out,
+		"usage: kist bag create [-a ALG,...] [--info 'Label: value']... [--info-file F]\n"
+		"                       [--exclude PATTERN]... [--keep-empty-dirs]\n"
+		"                       [--follow-symlinks] [--link] [--force] [-j N] [-q]\n"
+		"                       SOURCE [DEST]\n"
+		"\n"
+		"Makes a BagIt 1.0 bag (RFC 8493) of the folder SOURCE.\n"
+		"\n"
+		"Without DEST, SOURCE becomes the bag: its content moves into SOURCE/data by\n"
+		"renaming (no byte is copied). This is crash safe: if the command is\n"
+		"interrupted, every file is still at its old place or under data/ (or the\n"
+		"staging folder .kist-bagging.data), and running the same command again\n"
+		"finishes the bag. With DEST, the payload is copied (hard-linked with --link)\n"
+		"into the new bag DEST, and SOURCE is left untouched.\n"
+		"\n"
+		"Each payload file is read once for every algorithm. Nothing is moved or\n"
+		"copied when the source holds symbolic links, FIFOs, sockets or devices,\n"
+		"names that differ only by case or Unicode normalization, or names that are\n"
+		"not UTF-8: these are listed and the command exits 1.\n"
+		"\n"
+		"  -a, --algorithms LIST   manifests to write: md5, sha1, sha224, sha256,\n"
+		"                          sha384, sha512, sha3-256, sha3-512, blake2b-512\n"
+		"                          (default sha512)\n"
+		"      --info 'L: V'       a bag-info.txt element; repeatable, kept in order\n"
+		"      --info-file FILE    bag-info elements from FILE ('Label: value' lines,\n"
+		"                          indented continuation lines)\n"
+		"      --exclude PATTERN   leave out files whose path below SOURCE or whose\n"
+		"                          name matches PATTERN (fnmatch); repeatable. In\n"
+		"                          place, only entries at the top of SOURCE can be\n"
+		"                          left out: they stay beside data/\n"
+		"      --keep-empty-dirs   keep empty folders, each with an empty .keep file\n"
+		"  -L, --follow-symlinks   with DEST: bag the content symbolic links point to\n"
+		"      --link              with DEST: hard-link payload files instead of\n"
+		"                          copying (copies, with a warning, across file systems)\n"
+		"      --force             bag a SOURCE that is already a bag, as payload\n"
+		"      --format FORMAT     text (default) or json\n"
+		"  -j, --jobs N            worker threads (default: online CPUs)\n"
+		"  -q, --quiet             no summary line, no warnings\n"
+		"      --no-progress       no progress line\n"
+		"  -h, --help              this help\n"
+		"\n"
+		"bag-info.txt holds the --info and --info-file elements first, in the order\n"
+		"given, then Bagging-Date (today, unless given), Bag-Size, Payload-Oxum\n"
+		"(always computed: giving them is an error) and Bag-Software-Agent (unless\n"
+		"given).\n"
+		"\n"
+		"Exit codes: 0 bag made; 1 refused because of the content (see the list on\n"
+		"stderr), or SOURCE is already a bag; 2 usage error, DEST inside SOURCE, DEST\n"
+		"not empty; 3 could not (I/O error, disk full, permission).\n");
 }
+
+/* "Label: value" from the command line. Returns 0 or -1 (message printed). */
+static int add_info_arg(struct kist_bag_info *info, const char *arg)
+{
+	const char *colon = strchr(arg, ':');
+	char *label;
+	const char *value;
+	size_t len;
+
+	if (!colon) {
+		cli_usage_error("--info '%s': no ':' between label and value", arg);
+		return -1;
+	}
+	len = (size_t)(colon - arg);
+	if (len == 0) {
+		cli_usage_error("--info '%s': empty label", arg);
+		return -1;
+	}
+	if (arg[0] == ' ' || arg[0] == '\t' || arg[len - 1] == ' ' || arg[len - 1] == '\t') {
+		cli_usage_error("--info '%s': a label may not begin or end with whitespace", arg);
+		return -1;
+	}
+	if (memchr(arg, '\n', len) || memchr(arg, '\r', len)) {
+		cli_usage_error("--info: a label may not hold a line break");
+		return -1;
+	}
+	value = colon + 1;
+	value += strspn(value, " \t");
+	if (!(label = strndup(arg, len)) || kist_bag_info_add(info, label, value) < 0) {
+		free(label);
+		cli_message("error", "out of memory");
+		return -1;
+	}
+	free(label);
+	return 0;
+}
+
+static int read_file(const char *path, char **out, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n = 0, cap = 0, got;
+
+	if (!f)
+		return -1;
+	do {
+		if (cap - n < 4096) {
+			char *nb = realloc(buf, cap = cap ? cap * 2 : 8192);
+
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				errno = ENOMEM;
+				return -1;
+			}
+			buf = nb;
+		}
+		got = fread(buf + n, 1, cap - n - 1, f);
+		n += got;
+	} while (got > 0);
+	if (ferror(f)) {
+		int e = errno;
+
+		free(buf);
+		fclose(f);
+		errno = e;
+		return -1;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/* Elements of an --info-file, appended in file order. */
+static int add_info_file(struct kist_bag_info *info, const char *path)
+{
+	struct kist_bag_info tmp;
+	struct kist_findings *fs;
+	char *text = NULL, *utf8 = NULL;
+	size_t len = 0, ulen = 0;
+	int bom = 0, rc = -1;
+	struct kist_error err;
+
+	if (read_file(path, &text, &len) < 0) {
+		cli_usage_error("--info-file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	kist_error_clear(&err);
+	if (kist_tagfile_decode(text, len, NULL, &utf8, &ulen, &bom, &err) != KIST_OK) {
+		cli_usage_error("--info-file %s: %s", path, err.message);
+		free(text);
+		return -1;
+	}
+	kist_bag_info_init(&tmp);
+	if (!(fs = kist_findings_new())) {
+		cli_message("error", "out of memory");
+		goto out;
+	}
+	kist_bag_info_parse(&tmp, utf8, ulen, path, 0, fs);
+	for (size_t i = 0; i < kist_findings_count(fs); i++) {
+		const struct kist_finding *f = kist_findings_get(fs, i);
+
+		if (f->severity >= KIST_SEV_ERROR) {
+			cli_usage_error("--info-file %s: %s", path, f->message ? f->message : "malformed");
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < tmp.count; i++)
+		if (kist_bag_info_add(info, tmp.tags[i].label, tmp.tags[i].value) < 0) {
+			cli_message("error", "out of memory");
+			goto out;
+		}
+	rc = 0;
+out:
+	kist_findings_free(fs);
+	kist_bag_info_free(&tmp);
+	free(utf8);
+	free(text);
+	return rc;
+}
+
+/* N files and B bytes, from the bag-info.txt just written. */
+static int read_oxum(const char *bag, unsigned long long *bytes, unsigned long long *files)
+{
+	char *path = kist_path_join(bag, "bag-info.txt"), *text = NULL;
+	size_t len = 0;
+	struct kist_bag_info info;
+	const char *oxum;
+	int rc = -1;
+
+	if (!path || read_file(path, &text, &len) < 0) {
+		free(path);
+		return -1;
+	}
+	kist_bag_info_init(&info);
+	kist_bag_info_parse(&info, text, len, path, 0, NULL);
+	oxum = kist_bag_info_get(&info, "Payload-Oxum");
+	if (oxum && sscanf(oxum, "%llu.%llu", bytes, files) == 2)
+		rc = 0;
+	kist_bag_info_free(&info);
+	free(text);
+	free(path);
+	return rc;
+}
+
+enum { OPT_INFO = CLI_OPT_FIRST_COMMAND, OPT_INFO_FILE, OPT_EXCLUDE, OPT_KEEP_EMPTY, OPT_LINK,
+       OPT_FORCE };
 
 int cmd_bag_create(int argc, char **argv)
 {
-	if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-		usage_bag_create(stdout);
-		return EXIT_OK_;
+	static const struct option longopts[] = {
+		{ "algorithms", required_argument, NULL, 'a' },
+		{ "info", required_argument, NULL, OPT_INFO },
+		{ "info-file", required_argument, NULL, OPT_INFO_FILE },
+		{ "exclude", required_argument, NULL, OPT_EXCLUDE },
+		{ "keep-empty-dirs", no_argument, NULL, OPT_KEEP_EMPTY },
+		{ "follow-symlinks", no_argument, NULL, 'L' },
+		{ "link", no_argument, NULL, OPT_LINK },
+		{ "force", no_argument, NULL, OPT_FORCE },
+		CLI_GLOBAL_LONG_OPTIONS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct kist_bag_create_options o;
+	struct kist_bag_info info;
+	struct kist_findings *findings = NULL;
+	struct kist_error err;
+	const char **exclude = NULL, *source, *dest, *bag;
+	size_t nexclude = 0;
+	int opt, code = EXIT_USAGE, rc;
+
+	memset(&o, 0, sizeof(o));
+	kist_bag_info_init(&info);
+	if (!(exclude = calloc((size_t)argc + 1, sizeof(*exclude)))) {
+		cli_message("error", "out of memory");
+		return EXIT_CANNOT;
 	}
-	cli_message("error", "kist bag create is not available yet in this build");
-	return EXIT_CANNOT;
+	while ((opt = getopt_long(argc, argv, "a:L" CLI_GLOBAL_SHORT, longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'a':
+			kist_error_clear(&err);
+			if (kist_algset_parse(optarg, &o.algs, &err) < 0 || !o.algs) {
+				cli_usage_error("%s", err.message[0] ? err.message : "no algorithm given");
+				goto out;
+			}
+			break;
+		case OPT_INFO:
+			if (add_info_arg(&info, optarg) < 0)
+				goto out;
+			break;
+		case OPT_INFO_FILE:
+			if (add_info_file(&info, optarg) < 0)
+				goto out;
+			break;
+		case OPT_EXCLUDE: exclude[nexclude++] = optarg; break;
+		case OPT_KEEP_EMPTY: o.keep_empty_dirs = 1; break;
+		case 'L': o.follow_symlinks = 1; break;
+		case OPT_LINK: o.link = 1; break;
+		case OPT_FORCE: o.force = 1; break;
+		case 'h':
+			usage_bag_create(stdout);
+			code = EXIT_OK_;
+			goto out;
+		default: {
+			int r = cli_global_option(opt, optarg);
+
+			if (r <= 0) {
+				if (r == 0)
+					fprintf(stderr, "usage: see kist bag create -h\n");
+				goto out;
+			}
+		}
+		}
+	}
+	if (optind >= argc || argc - optind > 2) {
+		cli_usage_error(optind >= argc ? "no SOURCE given (usage: kist bag create [OPTIONS] SOURCE [DEST])"
+					       : "too many arguments (usage: kist bag create [OPTIONS] SOURCE [DEST])");
+		goto out;
+	}
+	source = argv[optind];
+	dest = argc - optind == 2 ? argv[optind + 1] : NULL;
+	if (cli_check_format(1u << FORMAT_TEXT | 1u << FORMAT_JSON) < 0)
+		goto out;
+	for (size_t i = 0; i < info.count; i++)
+		if (strcasecmp(info.tags[i].label, "Payload-Oxum") == 0 ||
+		    strcasecmp(info.tags[i].label, "Bag-Size") == 0) {
+			cli_usage_error("%s is computed from the payload; do not give it", info.tags[i].label);
+			goto out;
+		}
+	if (!dest && o.follow_symlinks) {
+		cli_usage_error("--follow-symlinks needs a DEST: a bag made in place would hold the links");
+		goto out;
+	}
+	if (!dest && o.link) {
+		cli_usage_error("--link needs a DEST");
+		goto out;
+	}
+	{
+		struct stat st;
+
+		if (stat(source, &st) == 0 && !S_ISDIR(st.st_mode)) {
+			cli_usage_error("%s: not a directory (SOURCE is the folder to bag)", source);
+			goto out;
+		}
+	}
+
+	if (!(findings = kist_findings_new())) {
+		cli_message("error", "out of memory");
+		code = EXIT_CANNOT;
+		goto out;
+	}
+	cli_findings_attach(findings, cli.format != FORMAT_JSON);
+	o.info = &info;
+	o.jobs = cli.jobs;
+	o.exclude = exclude;
+	o.progress = cli_progress_start(0, 0, 0);
+	kist_error_clear(&err);
+	rc = kist_bag_create(source, dest, &o, findings, &err);
+	cli_progress_stop(o.progress);
+
+	bag = dest ? dest : source;
+	if (rc == KIST_OK) {
+		unsigned long long bytes = 0, files = 0;
+		char algs[128] = "";
+
+		code = EXIT_OK_;
+		for (int a = 0, n = 0; a < KIST_ALG_COUNT; a++)
+			if ((o.algs ? o.algs : KIST_ALG_BIT(KIST_ALG_SHA512)) & KIST_ALG_BIT(a))
+				snprintf(algs + strlen(algs), sizeof(algs) - strlen(algs), "%s%s",
+					 n++ ? ", " : "", kist_alg_name(a));
+		if (read_oxum(bag, &bytes, &files) < 0) {
+			cli_message("error", "%s: the bag was made, but its bag-info.txt cannot be read back", bag);
+			code = EXIT_CANNOT;
+		}
+		if (cli.format == FORMAT_JSON) {
+			fputs("{\"bag\":", stdout);
+			cli_json_string(stdout, bag);
+			printf(",\"files\":%llu,\"bytes\":%llu,\"algorithms\":[", files, bytes);
+			for (int a = 0, n = 0; a < KIST_ALG_COUNT; a++)
+				if ((o.algs ? o.algs : KIST_ALG_BIT(KIST_ALG_SHA512)) & KIST_ALG_BIT(a))
+					printf("%s\"%s\"", n++ ? "," : "", kist_alg_name(a));
+			fputs("],\"findings\":", stdout);
+			cli_findings_json(stdout, findings);
+			puts("}");
+		} else if (!cli.quiet && code == EXIT_OK_) {
+			cli_print_escaped(stdout, bag);
+			printf(": bagged %llu file%s, %llu byte%s (%s)\n", files, files == 1 ? "" : "s", bytes,
+			       bytes == 1 ? "" : "s", algs);
+		}
+	} else {
+		if (rc == KIST_FAILED && err.message[0])
+			cli_message("error", "%s", err.message);
+		if (rc == KIST_FAILED && !dest) {
+			char *journal = kist_path_join(source, ".kist-bagging");
+			struct stat st;
+
+			if (journal && lstat(journal, &st) == 0)
+				cli_message(NULL, "%s: the bag is half made and every file is safe (in place, "
+						  "or under data/ or .kist-bagging.data/); run the same "
+						  "command again to finish",
+					    source);
+			free(journal);
+		}
+		if (kist_findings_has(findings, "create.dest-inside-source") ||
+		    kist_findings_has(findings, "create.dest-not-empty") ||
+		    kist_findings_has(findings, "create.dest-exists"))
+			code = EXIT_USAGE;
+		else if (rc == KIST_FAILED)
+			code = EXIT_CANNOT;
+		else
+			code = cli_exit_code(findings) == EXIT_OK_ ? EXIT_PROBLEM : cli_exit_code(findings);
+		if (cli.format == FORMAT_JSON) {
+			fputs("{\"bag\":null,\"findings\":", stdout);
+			cli_findings_json(stdout, findings);
+			puts("}");
+		} else if (code == EXIT_PROBLEM) {
+			cli_message(NULL, "%s: refused; nothing was %s", source,
+				    dest ? "copied" : "moved or written");
+		}
+	}
+	code = cli_finish_output(code);
+out:
+	kist_findings_free(findings);
+	kist_bag_info_free(&info);
+	free(exclude);
+	return code;
 }
