@@ -90,5 +90,7 @@ int cmd_bag_update(int argc, char **argv);
 void usage_bag_update(FILE *out);
 int cmd_bag_info(int argc, char **argv);
 void usage_bag_info(FILE *out);
+int cmd_identify(int argc, char **argv);
+void usage_identify(FILE *out);
 
 #endif
