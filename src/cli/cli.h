@@ -92,5 +92,7 @@ int cmd_bag_info(int argc, char **argv);
 void usage_bag_info(FILE *out);
 int cmd_identify(int argc, char **argv);
 void usage_identify(FILE *out);
+int cmd_premis(int argc, char **argv);
+void usage_premis(FILE *out);
 
 #endif

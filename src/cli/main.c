@@ -12,6 +12,7 @@ static const struct cli_command commands[] = {
 	{ "bag", "create, validate, update and inspect BagIt bags", cmd_bag, usage_bag },
 	{ "checksum", "compute or verify checksums, each file read once", cmd_checksum, usage_checksum },
 	{ "identify", "identify file formats (PRONOM PUID, MIME type)", cmd_identify, usage_identify },
+	{ "premis", "show, list and validate PREMIS 3 provenance", cmd_premis, usage_premis },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -37,16 +37,21 @@ void kist_identify_options_init(struct kist_identify_options *o)
 	o->dirfd = AT_FDCWD;
 }
 
-static char *data_file(const char *name)
+char *kist_formats_data_file(const char *subdir, const char *name)
 {
 	const char *dir = getenv("KIST_DATADIR");
 	char *p = NULL;
 
 	if (!dir || !*dir)
 		dir = KIST_PKGDATADIR;
-	if (asprintf(&p, "%s/pronom/%s", dir, name) < 0)
+	if (asprintf(&p, "%s/%s/%s", dir, subdir, name) < 0)
 		return NULL;
 	return p;
+}
+
+static char *data_file(const char *name)
+{
+	return kist_formats_data_file("pronom", name);
 }
 
 static const struct kist_consumer *make_consumer(struct kist_identifier *id);

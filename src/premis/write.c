@@ -1,0 +1,466 @@
+/* Writing PREMIS 3 as a stream (xmlTextWriter): nothing but the writer's
+ * buffer is held, whatever the number of files. */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <kist/kist.h>
+#include <kist/error.h>
+#include <kist/premis.h>
+
+#include "premis-internal.h"
+
+#define LOC "http://id.loc.gov/vocabulary/preservation/"
+#define X(s) BAD_CAST (s)
+
+/* --- vocabularies ------------------------------------------------------------ */
+
+static const struct term {
+	const char *label, *code;
+} event_types[KIST_PREMIS_EV_COUNT] = {
+	[KIST_PREMIS_EV_IPC] = { "information package creation", "ipc" },
+	[KIST_PREMIS_EV_MES] = { "message digest calculation", "mes" },
+	[KIST_PREMIS_EV_FIX] = { "fixity check", "fix" },
+	[KIST_PREMIS_EV_MEM] = { "metadata modification", "mem" },
+}, outcomes[] = {
+	[KIST_PREMIS_SUCCESS] = { "success", "suc" },
+	[KIST_PREMIS_WARNING] = { "warning", "war" },
+	[KIST_PREMIS_FAILURE] = { "failure", "fai" },
+}, agent_types[] = {
+	[KIST_PREMIS_SOFTWARE] = { "software", "sof" },
+	[KIST_PREMIS_ORGANIZATION] = { "organization", "org" },
+	[KIST_PREMIS_PERSON] = { "person", "per" },
+}, roles[] = {
+	{ "executing program", "exe" },
+	{ "implementer", "imp" },
+};
+
+/* cryptographicHashFunctions: only algorithms the vocabulary has. */
+static const struct term *hash_term(int alg)
+{
+	static const struct term md5 = { "MD5", "md5" }, sha1 = { "SHA-1", "sha1" },
+				 sha256 = { "SHA-256", "sha256" }, sha384 = { "SHA-384", "sha384" },
+				 sha512 = { "SHA-512", "sha512" };
+
+	switch (alg) {
+	case KIST_ALG_MD5: return &md5;
+	case KIST_ALG_SHA1: return &sha1;
+	case KIST_ALG_SHA256: return &sha256;
+	case KIST_ALG_SHA384: return &sha384;
+	case KIST_ALG_SHA512: return &sha512;
+	default: return NULL;
+	}
+}
+
+const char *kist_premis_event_label(int type)
+{
+	return type >= 0 && type < KIST_PREMIS_EV_COUNT ? event_types[type].label : "unknown";
+}
+
+/* <premis:NAME authority=.. authorityURI=.. valueURI=..>label</premis:NAME> */
+static int term_element(xmlTextWriterPtr w, const char *name, const char *vocab, const struct term *t)
+{
+	char uri[256], vuri[256];
+
+	snprintf(uri, sizeof(uri), LOC "%s", vocab);
+	snprintf(vuri, sizeof(vuri), LOC "%s/%s", vocab, t->code);
+	if (xmlTextWriterStartElementNS(w, X("premis"), X(name), NULL) < 0 ||
+	    xmlTextWriterWriteAttribute(w, X("authority"), X(vocab)) < 0 ||
+	    xmlTextWriterWriteAttribute(w, X("authorityURI"), X(uri)) < 0 ||
+	    xmlTextWriterWriteAttribute(w, X("valueURI"), X(vuri)) < 0 ||
+	    xmlTextWriterWriteString(w, X(t->label)) < 0 || xmlTextWriterEndElement(w) < 0)
+		return -1;
+	return 0;
+}
+
+static int el(xmlTextWriterPtr w, const char *name, const char *text)
+{
+	return xmlTextWriterWriteElementNS(w, X("premis"), X(name), NULL, X(text)) < 0 ? -1 : 0;
+}
+
+static int start(xmlTextWriterPtr w, const char *name)
+{
+	return xmlTextWriterStartElementNS(w, X("premis"), X(name), NULL) < 0 ? -1 : 0;
+}
+
+static int end(xmlTextWriterPtr w)
+{
+	return xmlTextWriterEndElement(w) < 0 ? -1 : 0;
+}
+
+/* <premis:NAMEIdentifier><premis:NAMEIdentifierType>..</><...Value>..</></> */
+static int identifier(xmlTextWriterPtr w, const char *name, const char *type, const char *value)
+{
+	char a[64], b[80], c[80];
+
+	snprintf(a, sizeof(a), "%sIdentifier", name);
+	snprintf(b, sizeof(b), "%sIdentifierType", name);
+	snprintf(c, sizeof(c), "%sIdentifierValue", name);
+	if (start(w, a) < 0 || el(w, b, type) < 0 || el(w, c, value) < 0 || end(w) < 0)
+		return -1;
+	return 0;
+}
+
+/* --- identifiers, time, agents --------------------------------------------------- */
+
+int premis_uuid(char out[37])
+{
+	unsigned char b[16];
+	size_t got = 0;
+
+	while (got < sizeof(b)) {
+		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);   /* version 4 */
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		 b[13], b[14], b[15]);
+	return 0;
+}
+
+void premis_now(char out[40])
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	char zone[8];
+	size_t n;
+
+	localtime_r(&now, &tm);
+	n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+	strftime(zone, sizeof(zone), "%z", &tm);   /* +0100 */
+	if (strlen(zone) == 5)
+		snprintf(out + n, 40 - n, "%.3s:%.2s", zone, zone + 3);
+	else
+		snprintf(out + n, 40 - n, "Z");
+}
+
+char *kist_premis_agent_id(const struct kist_premis_agent *a)
+{
+	char *s = NULL;
+	int r;
+
+	if (a->type == KIST_PREMIS_SOFTWARE)
+		r = asprintf(&s, "software/%s%s%s", a->name, a->version ? "/" : "",
+			     a->version ? a->version : "");
+	else
+		r = asprintf(&s, "%s/%s", a->type == KIST_PREMIS_PERSON ? "person" : "organization",
+			     a->name);
+	return r < 0 ? NULL : s;
+}
+
+void kist_premis_agent_kist(struct kist_premis_agent *a)
+{
+	a->type = KIST_PREMIS_SOFTWARE;
+	a->name = "kist";
+	a->version = kist_version();
+}
+
+int kist_premis_agent_person(struct kist_premis_agent *a, const char *name)
+{
+	a->type = KIST_PREMIS_PERSON;
+	a->version = NULL;
+	a->name = name && *name ? name : NULL;
+	if (!a->name) {
+		struct passwd *pw = getpwuid(getuid());
+
+		if (pw && pw->pw_name && *pw->pw_name)
+			a->name = pw->pw_name;
+		else if (getenv("USER") && *getenv("USER"))
+			a->name = getenv("USER");
+	}
+	return a->name ? 0 : -1;
+}
+
+/* --- elements ---------------------------------------------------------------------------- */
+
+static int declare(xmlTextWriterPtr w, int declare_ns)
+{
+	if (!declare_ns)
+		return 0;
+	return xmlTextWriterWriteAttribute(w, X("xmlns:premis"), X(KIST_PREMIS_NS)) < 0 ? -1 : 0;
+}
+
+int premis_write_event(xmlTextWriterPtr w, const struct kist_premis_event *e, int declare_ns)
+{
+	char uuid[37], now[40], detail[128];
+	int outcome = e->outcome;
+
+	if (e->type < 0 || e->type >= KIST_PREMIS_EV_COUNT || premis_uuid(uuid) < 0)
+		return -1;
+	if (outcome < KIST_PREMIS_SUCCESS || outcome > KIST_PREMIS_FAILURE)
+		outcome = KIST_PREMIS_FAILURE;
+	premis_now(now);
+	snprintf(detail, sizeof(detail), "kist %s", kist_version());
+	if (start(w, "event") < 0 || declare(w, declare_ns) < 0 ||
+	    identifier(w, "event", "UUID", uuid) < 0 ||
+	    term_element(w, "eventType", "eventType", &event_types[e->type]) < 0 ||
+	    el(w, "eventDateTime", e->datetime ? e->datetime : now) < 0 ||
+	    start(w, "eventDetailInformation") < 0 ||
+	    el(w, "eventDetail", e->detail ? e->detail : detail) < 0 || end(w) < 0 ||
+	    start(w, "eventOutcomeInformation") < 0 ||
+	    term_element(w, "eventOutcome", "eventOutcome", &outcomes[outcome]) < 0)
+		return -1;
+	if (e->outcome_detail && (start(w, "eventOutcomeDetail") < 0 ||
+				  el(w, "eventOutcomeDetailNote", e->outcome_detail) < 0 || end(w) < 0))
+		return -1;
+	if (end(w) < 0)
+		return -1;
+	for (size_t i = 0; i < e->nagents; i++) {
+		char *id = kist_premis_agent_id(&e->agents[i]);
+		int bad = !id || start(w, "linkingAgentIdentifier") < 0 ||
+			  el(w, "linkingAgentIdentifierType", "local") < 0 ||
+			  el(w, "linkingAgentIdentifierValue", id) < 0 ||
+			  term_element(w, "linkingAgentRole", "eventRelatedAgentRole",
+				       &roles[e->agents[i].type == KIST_PREMIS_SOFTWARE ? 0 : 1]) < 0 ||
+			  end(w) < 0;
+
+		free(id);
+		if (bad)
+			return -1;
+	}
+	if (e->object && (start(w, "linkingObjectIdentifier") < 0 ||
+			  el(w, "linkingObjectIdentifierType", "local") < 0 ||
+			  el(w, "linkingObjectIdentifierValue", e->object) < 0 || end(w) < 0))
+		return -1;
+	return end(w);
+}
+
+int premis_write_agent(xmlTextWriterPtr w, const struct kist_premis_agent *a, int declare_ns)
+{
+	char *id = kist_premis_agent_id(a);
+	int t = a->type;
+	int bad;
+
+	if (t < KIST_PREMIS_SOFTWARE || t > KIST_PREMIS_PERSON)
+		t = KIST_PREMIS_PERSON;
+	bad = !id || start(w, "agent") < 0 || declare(w, declare_ns) < 0 ||
+	      identifier(w, "agent", "local", id) < 0 || el(w, "agentName", a->name) < 0 ||
+	      term_element(w, "agentType", "agentType", &agent_types[t]) < 0 ||
+	      (a->version && el(w, "agentVersion", a->version) < 0) || end(w) < 0;
+	free(id);
+	return bad ? -1 : 0;
+}
+
+/* --- the writer ------------------------------------------------------------------------------ */
+
+enum { ST_OBJECTS, ST_EVENTS, ST_AGENTS, ST_DONE };
+
+struct kist_premis_writer {
+	xmlTextWriterPtr w;
+	int fd;
+	int io_errno;
+	int state;
+};
+
+struct fdout {
+	int fd;
+	int *io_errno;
+};
+
+static int fdout_write(void *ctx, const char *buf, int len)
+{
+	struct fdout *o = ctx;
+	int done = 0;
+
+	while (done < len) {
+		ssize_t n = write(o->fd, buf + done, (size_t)(len - done));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			*o->io_errno = errno;
+			return -1;
+		}
+		done += (int)n;
+	}
+	return len;
+}
+
+static int fdout_close(void *ctx)
+{
+	free(ctx);
+	return 0;
+}
+
+xmlTextWriterPtr premis_fd_writer(int fd, int *io_errno)
+{
+	struct fdout *o = malloc(sizeof(*o));
+	xmlOutputBufferPtr out;
+	xmlTextWriterPtr w;
+
+	if (!o)
+		return NULL;
+	o->fd = fd;
+	o->io_errno = io_errno;
+	if (!(out = xmlOutputBufferCreateIO(fdout_write, fdout_close, o, NULL))) {
+		free(o);
+		return NULL;
+	}
+	if (!(w = xmlNewTextWriter(out)))
+		xmlOutputBufferClose(out);
+	return w;
+}
+
+struct kist_premis_writer *kist_premis_writer_new(int dirfd, const char *name, struct kist_error *err)
+{
+	struct kist_premis_writer *pw = calloc(1, sizeof(*pw));
+	char uuid[37];
+
+	if (!pw) {
+		kist_error_set(err, KIST_FAILED, "out of memory");
+		return NULL;
+	}
+	pw->fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (pw->fd < 0) {
+		kist_error_sys(err, errno, "cannot create %s", name);
+		free(pw);
+		return NULL;
+	}
+	if (!(pw->w = premis_fd_writer(pw->fd, &pw->io_errno))) {
+		close(pw->fd);
+		free(pw);
+		kist_error_set(err, KIST_FAILED, "cannot start an XML writer");
+		return NULL;
+	}
+	xmlTextWriterSetIndent(pw->w, 1);
+	xmlTextWriterSetIndentString(pw->w, X("  "));
+	if (premis_uuid(uuid) < 0 || xmlTextWriterStartDocument(pw->w, "1.0", "UTF-8", NULL) < 0 ||
+	    xmlTextWriterStartElementNS(pw->w, X("premis"), X("premis"), X(KIST_PREMIS_NS)) < 0 ||
+	    xmlTextWriterWriteAttributeNS(pw->w, X("xmlns"), X("xsi"), NULL, X(PREMIS_XSI)) < 0 ||
+	    xmlTextWriterWriteAttributeNS(pw->w, X("xsi"), X("schemaLocation"), NULL,
+					  X(PREMIS_SCHEMA_LOCATION)) < 0 ||
+	    xmlTextWriterWriteAttribute(pw->w, X("version"), X("3.0")) < 0 ||
+	    /* the bag's payload as a whole: events about the bag link to it */
+	    start(pw->w, "object") < 0 ||
+	    xmlTextWriterWriteAttributeNS(pw->w, X("xsi"), X("type"), NULL, X("premis:representation")) < 0 ||
+	    identifier(pw->w, "object", "local", KIST_PREMIS_BAG_OBJECT) < 0 ||
+	    identifier(pw->w, "object", "UUID", uuid) < 0 || end(pw->w) < 0) {
+		kist_error_set(err, KIST_FAILED, "cannot write %s%s%s", name,
+			       pw->io_errno ? ": " : "", pw->io_errno ? strerror(pw->io_errno) : "");
+		kist_premis_writer_free(pw);
+		return NULL;
+	}
+	return pw;
+}
+
+int kist_premis_write_file(struct kist_premis_writer *pw, const struct kist_premis_file *f)
+{
+	xmlTextWriterPtr w = pw->w;
+	char uuid[37], hex[KIST_DIGEST_HEX_MAX], size[32];
+
+	if (pw->state != ST_OBJECTS || premis_uuid(uuid) < 0)
+		return -1;
+	if (start(w, "object") < 0 ||
+	    xmlTextWriterWriteAttributeNS(w, X("xsi"), X("type"), NULL, X("premis:file")) < 0 ||
+	    identifier(w, "object", "local", f->path) < 0 || identifier(w, "object", "UUID", uuid) < 0 ||
+	    start(w, "objectCharacteristics") < 0 || el(w, "compositionLevel", "0") < 0)
+		return -1;
+	for (int a = 0; a < KIST_ALG_COUNT; a++) {
+		const struct term *t;
+		struct term plain;
+
+		if (!(f->algs & KIST_ALG_BIT(a)) || !f->digest[a])
+			continue;
+		kist_hex(f->digest[a], kist_alg_size(a), hex);
+		if (start(w, "fixity") < 0)
+			return -1;
+		if ((t = hash_term(a))) {
+			if (term_element(w, "messageDigestAlgorithm", "cryptographicHashFunctions", t) < 0)
+				return -1;
+		} else {
+			/* not in the LoC vocabulary: the name alone */
+			plain.label = kist_alg_tag_name(a);
+			if (el(w, "messageDigestAlgorithm", plain.label) < 0)
+				return -1;
+		}
+		if (el(w, "messageDigest", hex) < 0 || el(w, "messageDigestOriginator", "kist") < 0 ||
+		    end(w) < 0)
+			return -1;
+	}
+	snprintf(size, sizeof(size), "%llu", (unsigned long long)f->size);
+	if (el(w, "size", size) < 0 || start(w, "format") < 0)
+		return -1;
+	if (f->format_name || f->mime) {
+		if (start(w, "formatDesignation") < 0 ||
+		    el(w, "formatName", f->format_name ? f->format_name : f->mime) < 0 ||
+		    (f->format_version && el(w, "formatVersion", f->format_version) < 0) || end(w) < 0)
+			return -1;
+		if (f->puid && (start(w, "formatRegistry") < 0 || el(w, "formatRegistryName", "PRONOM") < 0 ||
+				el(w, "formatRegistryKey", f->puid) < 0 || end(w) < 0))
+			return -1;
+		if (f->mime && f->format_name && el(w, "formatNote", f->mime) < 0)
+			return -1;
+	} else {
+		if (start(w, "formatDesignation") < 0 || el(w, "formatName", "unknown") < 0 || end(w) < 0 ||
+		    el(w, "formatNote", "format not identified") < 0)
+			return -1;
+	}
+	if (end(w) < 0 || end(w) < 0)   /* format, objectCharacteristics */
+		return -1;
+	if (f->original_name && el(w, "originalName", f->original_name) < 0)
+		return -1;
+	return end(w);
+}
+
+int kist_premis_write_event(struct kist_premis_writer *pw, const struct kist_premis_event *e)
+{
+	if (pw->state > ST_EVENTS)
+		return -1;
+	pw->state = ST_EVENTS;
+	return premis_write_event(pw->w, e, 0);
+}
+
+int kist_premis_write_agent(struct kist_premis_writer *pw, const struct kist_premis_agent *a)
+{
+	if (pw->state > ST_AGENTS || !a->name)
+		return -1;
+	pw->state = ST_AGENTS;
+	return premis_write_agent(pw->w, a, 0);
+}
+
+int kist_premis_writer_finish(struct kist_premis_writer *pw, struct kist_error *err)
+{
+	int rc = KIST_OK;
+
+	if (xmlTextWriterEndDocument(pw->w) < 0 || xmlTextWriterFlush(pw->w) < 0 || pw->io_errno)
+		rc = kist_error_set(err, KIST_FAILED, "cannot write the PREMIS document%s%s",
+				    pw->io_errno ? ": " : "", pw->io_errno ? strerror(pw->io_errno) : "");
+	xmlFreeTextWriter(pw->w);
+	pw->w = NULL;
+	if (rc == KIST_OK && pw->io_errno)
+		rc = kist_error_sys(err, pw->io_errno, "cannot write the PREMIS document");
+	if (rc == KIST_OK && fsync(pw->fd) < 0)
+		rc = kist_error_sys(err, errno, "cannot sync the PREMIS document");
+	if (close(pw->fd) < 0 && rc == KIST_OK)
+		rc = kist_error_sys(err, errno, "cannot write the PREMIS document");
+	pw->fd = -1;
+	free(pw);
+	return rc;
+}
+
+void kist_premis_writer_free(struct kist_premis_writer *pw)
+{
+	if (!pw)
+		return;
+	if (pw->w)
+		xmlFreeTextWriter(pw->w);
+	if (pw->fd >= 0)
+		close(pw->fd);
+	free(pw);
+}
