@@ -148,6 +148,15 @@ struct kist_bag_validate_result {
 int kist_bag_validate(const char *path, const struct kist_bag_validate_options *opt,
 		      struct kist_bag_validate_result *res, struct kist_findings *findings,
 		      struct kist_error *err);
+/* Records a PREMIS event (struct kist_premis_event, <kist/premis.h>) in the
+ * bag's metadata/premis.xml: appended to the existing document (kept as it
+ * is), or a new document when there is none; then the tag manifests of the
+ * bag's tag algorithms are written again. agents: added when missing. */
+struct kist_premis_event;
+struct kist_premis_agent;
+int kist_bag_record_event(const char *path, const struct kist_premis_event *event,
+			  const struct kist_premis_agent *agents, size_t nagents,
+			  struct kist_error *err);
 
 /* create.c */
 struct kist_bag_create_options {
@@ -160,6 +169,8 @@ struct kist_bag_create_options {
 	int keep_empty_dirs;
 	const char *const *exclude;  /* fnmatch patterns, NULL-terminated */
 	struct kist_progress *progress;
+	int no_premis;               /* no metadata/premis.xml */
+	const char *agent;           /* PREMIS person agent; NULL: the login name */
 };
 /* dest NULL: bag source in place. */
 int kist_bag_create(const char *source, const char *dest, const struct kist_bag_create_options *opt,

@@ -54,6 +54,7 @@
 #include <kist/finding.h>
 #include <kist/path.h>
 #include <kist/pipeline.h>
+#include <kist/premis.h>
 #include <kist/progress.h>
 #include <kist/walk.h>
 
@@ -890,14 +891,91 @@ static int on_tag_hashed(void *ctx, const struct kist_hash_result *r)
 	return 0;
 }
 
+/* What metadata/premis.xml is written from. */
+struct premis_input {
+	const struct scan *s;
+	const size_t *line_of;       /* entry index -> manifest line */
+	const struct kist_bag_create_options *opt;
+};
+
+#define PREMIS_DIR "metadata"
+#define PREMIS_FILE "metadata/premis.xml"
+
+/* metadata/premis.xml in the scratch directory: one file object per
+ * payload file, the creation and digest events, the agents. */
+static int write_premis(int sfd, const struct premis_input *pi, kist_algset algs,
+			struct kist_manifest_line **lines, const struct kist_bag_info *info,
+			uint64_t bytes, struct kist_error *err)
+{
+	struct kist_premis_writer *w;
+	struct kist_premis_agent agents[3];
+	size_t nagents = 0, nfiles = 0;
+	char detail[256];
+	size_t dl = 0;
+	const char *org = kist_bag_info_get(info, "Source-Organization");
+
+	if (mkdirat(sfd, PREMIS_DIR, 0755) < 0 && errno != EEXIST)
+		return kist_error_sys(err, errno, "cannot make %s", PREMIS_DIR);
+	if (!(w = kist_premis_writer_new(sfd, PREMIS_FILE, err)))
+		return err->status;
+	kist_premis_agent_kist(&agents[nagents++]);
+	if (org && *org)
+		agents[nagents++] = (struct kist_premis_agent){ KIST_PREMIS_ORGANIZATION, org, NULL };
+	if (kist_premis_agent_person(&agents[nagents], pi->opt->agent) == 0)
+		nagents++;
+	for (size_t i = 0; i < pi->s->n; i++) {
+		const struct entry *e = &pi->s->v[i];
+		struct kist_premis_file f = { 0 };
+		size_t li = pi->line_of[i];
+
+		if (e->is_dir)
+			continue;
+		nfiles++;
+		f.algs = algs;
+		for (int a = 0; a < KIST_ALG_COUNT; a++)
+			if (algs & KIST_ALG_BIT(a)) {
+				f.path = lines[a][li].path;
+				f.digest[a] = lines[a][li].digest;
+			}
+		f.original_name = e->virt ? NULL : e->rel;
+		f.size = e->virt ? 0 : e->size;
+		if (kist_premis_write_file(w, &f) < 0)
+			goto bad;
+	}
+	dl = (size_t)snprintf(detail, sizeof(detail), "%zu files, %llu bytes:", nfiles,
+			      (unsigned long long)bytes);
+	for (int a = 0; a < KIST_ALG_COUNT && dl < sizeof(detail); a++)
+		if (algs & KIST_ALG_BIT(a))
+			dl += (size_t)snprintf(detail + dl, sizeof(detail) - dl, " %s", kist_alg_name(a));
+	{
+		struct kist_premis_event ipc = { .type = KIST_PREMIS_EV_IPC, .outcome = KIST_PREMIS_SUCCESS,
+						 .outcome_detail = "bag made (BagIt 1.0)", .agents = agents,
+						 .nagents = nagents, .object = KIST_PREMIS_BAG_OBJECT };
+		struct kist_premis_event mes = ipc;
+
+		mes.type = KIST_PREMIS_EV_MES;
+		mes.outcome_detail = detail;
+		if (kist_premis_write_event(w, &ipc) < 0 || kist_premis_write_event(w, &mes) < 0)
+			goto bad;
+	}
+	for (size_t i = 0; i < nagents; i++)
+		if (kist_premis_write_agent(w, &agents[i]) < 0)
+			goto bad;
+	return kist_premis_writer_finish(w, err);
+bad:
+	kist_premis_writer_free(w);
+	return kist_error_set(err, KIST_FAILED, "cannot write %s", PREMIS_FILE);
+}
+
 /* Writes every tag file into the scratch directory, hashes them there for
  * the tag manifests, and renames them into the bag, bagit.txt last. */
 static int write_tag_files(int bagfd, kist_algset algs, struct kist_manifest_line **lines, size_t n,
-			   const struct kist_bag_info *info, unsigned jobs, struct kist_error *err)
+			   const struct kist_bag_info *info, unsigned jobs, const struct premis_input *pi,
+			   uint64_t bytes, struct kist_error *err)
 {
-	char names[2 * KIST_ALG_COUNT + 2][64];
+	char names[2 * KIST_ALG_COUNT + 3][64];
 	size_t nnames = 0, ntag;
-	struct kist_hash_item items[KIST_ALG_COUNT + 2];
+	struct kist_hash_item items[KIST_ALG_COUNT + 3];
 	struct kist_pipeline_options po;
 	struct taghash t = { .algs = algs };
 	int sfd = -1, rc = KIST_OK;
@@ -908,6 +986,13 @@ static int write_tag_files(int bagfd, kist_algset algs, struct kist_manifest_lin
 	    (sfd = openat(bagfd, SCRATCH, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return kist_error_sys(err, errno, "cannot make %s", SCRATCH);
 
+	/* A tag file, so before the tag manifests that cover it; and before the
+	 * manifests, which sort the lines (line_of indexes them unsorted). */
+	if (pi) {
+		if ((rc = write_premis(sfd, pi, algs, lines, info, bytes, err)) != KIST_OK)
+			goto out;
+		snprintf(names[nnames++], sizeof(names[0]), PREMIS_FILE);
+	}
 	for (int a = 0; a < KIST_ALG_COUNT; a++) {
 		if (!(algs & KIST_ALG_BIT(a)))
 			continue;
@@ -954,10 +1039,12 @@ static int write_tag_files(int bagfd, kist_algset algs, struct kist_manifest_lin
 			goto out;
 		snprintf(names[nnames++], sizeof(names[0]), "tagmanifest-%s.txt", kist_alg_bagit_name(a));
 	}
-	/* Into the bag: bagit.txt (names[ntag - 1]) last. */
+	/* Into the bag: bagit.txt (names[ntag - 1]) last; metadata/ as a whole. */
 	for (size_t i = 0; i < nnames; i++) {
 		const char *name = i == nnames - 1 ? names[ntag - 1] : names[i < ntag - 1 ? i : i + 1];
 
+		if (strcmp(name, PREMIS_FILE) == 0)
+			name = PREMIS_DIR;
 		if (renameat(sfd, name, bagfd, name) < 0) {
 			rc = kist_error_sys(err, errno, "cannot move %s into the bag", name);
 			goto out;
@@ -1100,7 +1187,12 @@ static int finish(struct run *r, int bagfd, int copying, struct kist_error *err)
 	if ((rc = build_info(r->opt, h.bytes, h.files, &info, err)) != KIST_OK)
 		goto out;
 	have_info = 1;
-	rc = write_tag_files(bagfd, r->algs, h.lines, nfiles, &info, r->opt->jobs, err);
+	{
+		struct premis_input pi = { .s = s, .line_of = h.line_of, .opt = r->opt };
+
+		rc = write_tag_files(bagfd, r->algs, h.lines, nfiles, &info, r->opt->jobs,
+				     r->opt->no_premis ? NULL : &pi, h.bytes, err);
+	}
 out:
 	if (have_info)
 		kist_bag_info_free(&info);
@@ -1443,6 +1535,11 @@ static int in_place(struct run *r, struct kist_error *err)
 			for (size_t i = 0; i < n; i++)
 				if (is_tag_name(v[i]) && strcmp(v[i], "data") != 0 && !excluded(r->opt, v[i]))
 					unlinkat(r->srcfd, v[i], 0);
+				else if (strcmp(v[i], PREMIS_DIR) == 0 && !excluded(r->opt, v[i])) {
+					/* everything of SOURCE is in data/ by now: ours */
+					unlinkat(r->srcfd, PREMIS_FILE, 0);
+					unlinkat(r->srcfd, PREMIS_DIR, AT_REMOVEDIR);
+				}
 			free_names(v, n);
 		}
 	}

@@ -36,6 +36,7 @@
 #include <utf8proc.h>
 
 #include <kist/kist.h>
+#include <kist/premis.h>
 
 struct payload_file {
 	char *path;          /* "data/..." as on disk */
@@ -908,6 +909,39 @@ static int check_fetch(struct upd *u)
 	return bad;
 }
 
+/* A bag with metadata/premis.xml gets a message digest calculation event,
+ * before the tag manifests that cover the file. Provenance that cannot be
+ * written is a warning: the manifests are right either way. */
+static void record_premis(struct upd *u, const struct kist_bag_update_result *res, kist_algset algs)
+{
+	struct kist_premis_agent ag[2];
+	size_t nag = 1, dl;
+	char detail[512];
+	struct kist_premis_event e = { .type = KIST_PREMIS_EV_MES, .outcome = KIST_PREMIS_SUCCESS,
+				       .outcome_detail = detail, .agents = ag,
+				       .object = KIST_PREMIS_BAG_OBJECT };
+	struct kist_error err;
+
+	if (faccessat(u->bag->dirfd, "metadata/premis.xml", F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	kist_premis_agent_kist(&ag[0]);
+	if (kist_premis_agent_person(&ag[1], NULL) == 0)
+		nag++;
+	e.nagents = nag;
+	dl = (size_t)snprintf(detail, sizeof(detail),
+			      "kist bag update: %zu added, %zu removed, %zu changed, %zu unchanged; "
+			      "%llu files, %llu bytes:",
+			      res->added, res->removed, res->changed, res->unchanged,
+			      (unsigned long long)u->nfiles, (unsigned long long)u->bytes);
+	for (int a = 0; a < KIST_ALG_COUNT && dl < sizeof(detail); a++)
+		if (algs & KIST_ALG_BIT(a))
+			dl += (size_t)snprintf(detail + dl, sizeof(detail) - dl, " %s", kist_alg_name(a));
+	kist_error_clear(&err);
+	if (kist_premis_append(u->bag->dirfd, "metadata/premis.xml", &e, 1, ag, nag, &err) != KIST_OK)
+		kist_findings_add(u->findings, KIST_SEV_WARNING, "premis.not-recorded", "metadata/premis.xml",
+				  "the update is not in the PREMIS history: %s", err.message);
+}
+
 int kist_bag_update(const char *path, const struct kist_bag_update_options *opt,
 		    struct kist_findings *findings, struct kist_error *err)
 {
@@ -1059,6 +1093,7 @@ int kist_bag_update(const char *path, const struct kist_bag_update_options *opt,
 		goto out;
 	if (u.upgrading && (rc = kist_bag_write_bagit_txt(u.bag->dirfd, err)) != KIST_OK)
 		goto out;
+	record_premis(&u, &res, new_pay);
 	if ((new_tag || old_tag) &&
 	    (rc = kist_bag_write_tag_manifests(u.bag->dirfd, new_tag, err)) != KIST_OK)
 		goto out;

@@ -50,6 +50,7 @@
 #include <kist/finding.h>
 #include <kist/path.h>
 #include <kist/pipeline.h>
+#include <kist/premis.h>
 #include <kist/progress.h>
 #include <kist/walk.h>
 
@@ -1325,5 +1326,63 @@ out:
 	free(v.links);
 	free((char *)v.walk_prefix);
 	kist_bag_free(v.bag);
+	return rc;
+}
+
+/* --- recording the outcome (kist bag validate --record) ----------------------- */
+
+int kist_bag_record_event(const char *path, const struct kist_premis_event *event,
+			  const struct kist_premis_agent *agents, size_t nagents,
+			  struct kist_error *err)
+{
+	struct kist_findings *fs = kist_findings_new();
+	struct kist_bag *bag = NULL;
+	int rc;
+
+	if (!fs)
+		return kist_error_set(err, KIST_FAILED, "out of memory");
+	kist_error_clear(err);
+	if ((rc = kist_bag_open(path, &bag, fs, err)) != KIST_OK) {
+		if (!err->message[0])
+			kist_error_set(err, rc, "%s is not a bag", path);
+		goto out;
+	}
+	if (faccessat(bag->dirfd, "metadata/premis.xml", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		rc = kist_premis_append(bag->dirfd, "metadata/premis.xml", event, 1, agents, nagents, err);
+	} else {
+		struct kist_premis_writer *w;
+
+		if (mkdirat(bag->dirfd, "metadata", 0755) < 0 && errno != EEXIST) {
+			rc = kist_error_sys(err, errno, "%s: cannot make metadata", path);
+			goto out;
+		}
+		/* written beside, then renamed: never a half document */
+		if (!(w = kist_premis_writer_new(bag->dirfd, "metadata/premis.xml.kist-tmp", err))) {
+			rc = err->status;
+			goto out;
+		}
+		if (kist_premis_write_event(w, event) < 0) {
+			kist_premis_writer_free(w);
+			rc = kist_error_set(err, KIST_FAILED, "%s: cannot write the PREMIS event", path);
+			goto out;
+		}
+		for (size_t i = 0; i < nagents; i++)
+			if (kist_premis_write_agent(w, &agents[i]) < 0) {
+				kist_premis_writer_free(w);
+				rc = kist_error_set(err, KIST_FAILED, "%s: cannot write a PREMIS agent", path);
+				goto out;
+			}
+		if ((rc = kist_premis_writer_finish(w, err)) != KIST_OK)
+			goto out;
+		if (renameat(bag->dirfd, "metadata/premis.xml.kist-tmp", bag->dirfd, "metadata/premis.xml") < 0) {
+			rc = kist_error_sys(err, errno, "%s: cannot write metadata/premis.xml", path);
+			goto out;
+		}
+	}
+	if (rc == KIST_OK)
+		rc = kist_bag_write_tag_manifests(bag->dirfd, kist_bag_algorithms(bag, 1), err);
+out:
+	kist_bag_free(bag);
+	kist_findings_free(fs);
 	return rc;
 }

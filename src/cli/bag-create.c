@@ -48,6 +48,10 @@ void usage_bag_create(FILE *out)
 		"      --link              with DEST: hard-link payload files instead of\n"
 		"                          copying (copies, with a warning, across file systems)\n"
 		"      --force             bag a SOURCE that is already a bag, as payload\n"
+		"      --no-premis         no metadata/premis.xml (PREMIS 3 provenance: a\n"
+		"                          file object per payload file, the creation and\n"
+		"                          digest events, the agents)\n"
+		"      --agent NAME        the person recorded in PREMIS (default: login name)\n"
 		"      --format FORMAT     text (default) or json\n"
 		"  -j, --jobs N            worker threads (default: online CPUs)\n"
 		"  -q, --quiet             no summary line, no warnings\n"
@@ -211,7 +215,7 @@ static int read_oxum(const char *bag, unsigned long long *bytes, unsigned long l
 }
 
 enum { OPT_INFO = CLI_OPT_FIRST_COMMAND, OPT_INFO_FILE, OPT_EXCLUDE, OPT_KEEP_EMPTY, OPT_LINK,
-       OPT_FORCE };
+       OPT_FORCE, OPT_NO_PREMIS, OPT_AGENT };
 
 int cmd_bag_create(int argc, char **argv)
 {
@@ -224,6 +228,8 @@ int cmd_bag_create(int argc, char **argv)
 		{ "follow-symlinks", no_argument, NULL, 'L' },
 		{ "link", no_argument, NULL, OPT_LINK },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "no-premis", no_argument, NULL, OPT_NO_PREMIS },
+		{ "agent", required_argument, NULL, OPT_AGENT },
 		CLI_GLOBAL_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -263,6 +269,8 @@ int cmd_bag_create(int argc, char **argv)
 		case 'L': o.follow_symlinks = 1; break;
 		case OPT_LINK: o.link = 1; break;
 		case OPT_FORCE: o.force = 1; break;
+		case OPT_NO_PREMIS: o.no_premis = 1; break;
+		case OPT_AGENT: o.agent = optarg; break;
 		case 'h':
 			usage_bag_create(stdout);
 			code = EXIT_OK_;

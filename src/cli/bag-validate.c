@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <kist/bag.h>
+#include <kist/premis.h>
+
 #include "cli.h"
 
 void usage_bag_validate(FILE *out)
@@ -19,6 +22,10 @@ void usage_bag_validate(FILE *out)
 		"Each file is read once, whatever the number of manifests.\n"
 		"\n"
 		"      --completeness-only  check completeness; read no payload bytes\n"
+		"      --record             record the outcome in metadata/premis.xml as a\n"
+		"                           PREMIS fixity check event (appended; the tag\n"
+		"                           manifests are written again)\n"
+		"      --agent NAME         the person recorded (default: login name)\n"
 		"      --fast               compare only Payload-Oxum (octets and file count\n"
 		"                           of data/) with the payload: 'oxum ok', never 'valid'\n"
 		"      --format FORMAT      text (default): findings on stderr and one line per\n"
@@ -35,7 +42,34 @@ void usage_bag_validate(FILE *out)
 		"error; 3 a bag could not be read. With several bags, the worst.\n");
 }
 
-enum { OPT_FAST = CLI_OPT_FIRST_COMMAND, OPT_COMPLETENESS };
+enum { OPT_FAST = CLI_OPT_FIRST_COMMAND, OPT_COMPLETENESS, OPT_RECORD, OPT_AGENT };
+
+/* --record: the outcome as a PREMIS fixity check event in the bag. */
+static int record(const char *bag, int rc, const char *verdict, size_t errors, size_t failures,
+		  size_t warnings, const char *agent)
+{
+	struct kist_premis_agent ag[2];
+	size_t nag = 1;
+	char detail[512];
+	struct kist_premis_event e = { .type = KIST_PREMIS_EV_FIX, .outcome_detail = detail,
+				       .agents = ag, .object = KIST_PREMIS_BAG_OBJECT };
+	struct kist_error err;
+
+	kist_premis_agent_kist(&ag[0]);
+	if (kist_premis_agent_person(&ag[1], agent) == 0)
+		nag++;
+	e.nagents = nag;
+	e.outcome = errors || failures || rc != KIST_OK ? KIST_PREMIS_FAILURE
+		    : warnings ? KIST_PREMIS_WARNING : KIST_PREMIS_SUCCESS;
+	snprintf(detail, sizeof(detail), "kist bag validate: %s; %zu errors, %zu failures, %zu warnings",
+		 verdict, errors, failures, warnings);
+	kist_error_clear(&err);
+	if (kist_bag_record_event(bag, &e, ag, nag, &err) != KIST_OK) {
+		cli_message("error", "%s: not recorded in metadata/premis.xml: %s", bag, err.message);
+		return EXIT_CANNOT;
+	}
+	return EXIT_OK_;
+}
 
 /* Counts of one bag's findings, as they arrive. */
 struct tally {
@@ -169,11 +203,14 @@ int cmd_bag_validate(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "fast", no_argument, NULL, OPT_FAST },
 		{ "completeness-only", no_argument, NULL, OPT_COMPLETENESS },
+		{ "record", no_argument, NULL, OPT_RECORD },
+		{ "agent", required_argument, NULL, OPT_AGENT },
 		CLI_GLOBAL_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct kist_bag_validate_options opt = { .level = KIST_BAG_CHECK_FULL };
-	int c, code = EXIT_OK_, fast = 0, completeness = 0;
+	int c, code = EXIT_OK_, fast = 0, completeness = 0, rec = 0;
+	const char *agent = NULL;
 
 	while ((c = getopt_long(argc, argv, CLI_GLOBAL_SHORT, longopts, NULL)) != -1) {
 		int g;
@@ -181,6 +218,8 @@ int cmd_bag_validate(int argc, char **argv)
 		switch (c) {
 		case OPT_FAST: fast = 1; continue;
 		case OPT_COMPLETENESS: completeness = 1; continue;
+		case OPT_RECORD: rec = 1; continue;
+		case OPT_AGENT: agent = optarg; continue;
 		case 'h': usage_bag_validate(stdout); return EXIT_OK_;
 		}
 		g = cli_global_option(c, optarg);
@@ -193,6 +232,11 @@ int cmd_bag_validate(int argc, char **argv)
 	}
 	if (fast && completeness) {
 		cli_usage_error("--fast and --completeness-only exclude each other");
+		return EXIT_USAGE;
+	}
+	if (rec && (fast || completeness)) {
+		cli_usage_error("--record records a full check (a PREMIS fixity check): not with "
+				"--fast or --completeness-only");
 		return EXIT_USAGE;
 	}
 	if (cli_check_format(1u << FORMAT_TEXT | 1u << FORMAT_JSON) < 0)
@@ -234,6 +278,13 @@ int cmd_bag_validate(int argc, char **argv)
 		}
 		verdict(v, sizeof(v), opt.level, rc, &res, &t);
 		bagcode = t.errors ? EXIT_PROBLEM : t.failures ? EXIT_CANNOT : EXIT_OK_;
+		/* a bag that is not a bag at all has no history to grow */
+		if (rec && rc != KIST_FAILED) {
+			int r = record(argv[i], rc, v, t.errors, t.failures, t.warnings, agent);
+
+			if (r > bagcode)
+				bagcode = r;
+		}
 		if (cli.format == FORMAT_JSON) {
 			print_json_bag(i == optind, argv[i], v, &res, fs, opt.level);
 		} else if (!(cli.quiet && bagcode == EXIT_OK_)) {

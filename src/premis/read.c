@@ -121,6 +121,8 @@ int premis_reader_open(struct preader *pr, int dirfd, const char *name, struct k
 	pr->r = NULL;
 	pr->msg[0] = 0;
 	pr->nerrors = 0;
+	pr->findings = NULL;
+	pr->display = name;
 	pr->fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (pr->fd < 0)
 		return kist_error_sys(err, errno, "cannot open %s", name);
@@ -737,6 +739,11 @@ int kist_premis_validate(int dirfd, const char *name, const char *display,
 
 	if (!xsd)
 		return kist_error_set(err, KIST_FAILED, "out of memory");
+	if (access(xsd, R_OK) < 0) {
+		rc = kist_error_sys(err, errno, "cannot read the PREMIS schema %s (installed with kist; "
+				    "KIST_DATADIR names another data folder)", xsd);
+		goto out;
+	}
 	if (!(pc = xmlSchemaNewParserCtxt(xsd))) {
 		rc = kist_error_set(err, KIST_FAILED, "cannot read the PREMIS schema %s", xsd);
 		goto out;

@@ -63,7 +63,7 @@ for dp, dns, fns in os.walk(root):
         rel = os.path.relpath(p, root)
         if rel.startswith(".kist-bagging.d/"):
             continue
-        if "/" not in rel and tag.match(rel):
+        if ("/" not in rel and tag.match(rel)) or rel == "metadata/premis.xml":
             continue
         if rel.startswith(".kist-bagging.data/"):
             rel = rel[len(".kist-bagging.data/"):]
@@ -143,6 +143,7 @@ EOF
 bagit.txt
 data
 manifest-sha512.txt
+metadata
 tagmanifest-sha512.txt" ] || flunk "top directory"
 }
 
@@ -595,7 +596,7 @@ def payload(root):
     for dp, dns, fns in os.walk(root):
         for f in fns:
             rel = os.path.relpath(os.path.join(dp, f), root)
-            if rel.startswith(".kist-bagging.d/") or ("/" not in rel and tag.match(rel)):
+            if rel.startswith(".kist-bagging.d/") or ("/" not in rel and tag.match(rel)) or rel == "metadata/premis.xml":
                 continue
             full = os.path.join(dp, f)
             if rel.startswith(".kist-bagging.data/"):

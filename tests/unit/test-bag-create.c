@@ -176,7 +176,7 @@ static char *listing_of(const char *root, const char *const *skip_top, const cha
 	return out;
 }
 
-static const char *const tag_files[] = { "bagit.txt", "bag-info.txt", "manifest-*", NULL };
+static const char *const tag_files[] = { "bagit.txt", "bag-info.txt", "manifest-*", "metadata", NULL };
 static const char *const strip_data[] = { "data", NULL };
 
 /* Opens the bag, checks that each manifest of algs lists exactly the files
@@ -674,7 +674,7 @@ static void test_resume(void **state)
  * last run finishes. */
 static char *payload_listing(const char *src)
 {
-	static const char *const skip[] = { "bagit.txt", "bag-info.txt", "manifest-*", ".kist-bagging",
+	static const char *const skip[] = { "bagit.txt", "bag-info.txt", "manifest-*", "metadata", ".kist-bagging",
 					    ".kist-bagging.tmp", ".kist-bagging.d", NULL };
 	static const char *const strip_staging[] = { ".kist-bagging.data", NULL };
 	char *j = join(src, ".kist-bagging");
