@@ -20,16 +20,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <kist/kist.h>
+
 #include "formats.h"
 
 #define DEFAULT_WINDOW 65536
 #define DEFAULT_CONTAINER_MAX (16u << 20)
 #define SIGNATURE_FILE "DROID_SignatureFile_V118.xml"
 #define CONTAINER_FILE "container-signature-20240501.xml"
-
-#ifndef KIST_PKGDATADIR
-#define KIST_PKGDATADIR "/usr/local/share/kist"
-#endif
 
 void kist_identify_options_init(struct kist_identify_options *o)
 {
@@ -39,14 +37,10 @@ void kist_identify_options_init(struct kist_identify_options *o)
 
 static char *data_file(const char *name)
 {
-	const char *dir = getenv("KIST_DATADIR");
-	char *p = NULL;
+	char rel[128];
 
-	if (!dir || !*dir)
-		dir = KIST_PKGDATADIR;
-	if (asprintf(&p, "%s/pronom/%s", dir, name) < 0)
-		return NULL;
-	return p;
+	snprintf(rel, sizeof(rel), "pronom/%s", name);
+	return kist_data_file(rel);
 }
 
 static const struct kist_consumer *make_consumer(struct kist_identifier *id);
