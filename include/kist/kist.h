@@ -20,6 +20,11 @@ extern "C" {
 /* The library's version, "0.1.0". */
 const char *kist_version(void);
 
+/* Path of a data file kist carries ("pronom/DROID_SignatureFile_V118.xml"):
+ * under $KIST_DATADIR, else the installed data directory, else the source
+ * tree kist was built from. malloc'd; NULL when out of memory. */
+char *kist_data_file(const char *relpath);
+
 #ifdef __cplusplus
 }
 #endif

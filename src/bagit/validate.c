@@ -17,7 +17,7 @@
  *
  * Finding codes added here (the reader adds bagit.*, taginfo.*, manifest.*,
  * fetch.* of its own; the pipeline file.*):
- *   errors    bag.no-manifest bag.no-payload-dir bag.not-a-bag bagit.bom
+ *   errors    bag.no-manifest payload.no-data-dir bag.not-a-bag bagit.bom
  *             payload.missing payload.unlisted payload.checksum-mismatch
  *             payload.symlink payload.special-file payload.normalization-clash
  *             payload.oxum-mismatch payload.oxum-malformed payload.no-oxum (--fast)
@@ -353,7 +353,7 @@ static int walk_payload(struct val *v, struct kist_error *err)
 
 	if (fstatat(v->bag->dirfd, "data", &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno == ENOENT || errno == ENOTDIR) {
-			kist_findings_add(v->fs, KIST_SEV_ERROR, "bag.no-payload-dir", "data",
+			kist_findings_add(v->fs, KIST_SEV_ERROR, "payload.no-data-dir", "data",
 					  "the bag has no payload directory data/");
 			return 1;
 		}
@@ -367,7 +367,7 @@ static int walk_payload(struct val *v, struct kist_error *err)
 		return 1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		kist_findings_add(v->fs, KIST_SEV_ERROR, "bag.no-payload-dir", "data",
+		kist_findings_add(v->fs, KIST_SEV_ERROR, "payload.no-data-dir", "data",
 				  "data is not a directory");
 		return 1;
 	}
@@ -1149,32 +1149,6 @@ static int hash_tags(struct val *v, struct kist_error *err)
 
 /* --- the whole ------------------------------------------------------------------------ */
 
-/* A byte order mark at the start of bagit.txt: RFC 8493 2.1.1 forbids it. */
-static void check_bagit_bom(struct val *v)
-{
-	unsigned char b[3];
-	ssize_t n;
-	int fd = kist_path_open_beneath(v->bag->dirfd, "bagit.txt", O_RDONLY | O_NONBLOCK | O_NOCTTY);
-
-	if (fd < 0)
-		return;
-	n = read(fd, b, sizeof(b));
-	close(fd);
-	if ((n >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf) ||
-	    (n >= 2 && ((b[0] == 0xfe && b[1] == 0xff) || (b[0] == 0xff && b[1] == 0xfe)))) {
-		/* The reader may have said so already; the verdict must be invalid. */
-		for (size_t i = 0; i < kist_findings_count(v->fs); i++) {
-			const struct kist_finding *f = kist_findings_get(v->fs, i);
-
-			if (f->severity >= KIST_SEV_ERROR && strncmp(f->code, "bagit.", 6) == 0 &&
-			    strstr(f->code, "bom"))
-				return;
-		}
-		kist_findings_add(v->fs, KIST_SEV_ERROR, "bagit.bom", "bagit.txt",
-				  "starts with a byte order mark, which BagIt forbids");
-	}
-}
-
 static int is_utf8_name(const char *enc)
 {
 	return !enc || strcasecmp(enc, "UTF-8") == 0 || strcasecmp(enc, "UTF8") == 0;
@@ -1268,7 +1242,6 @@ int kist_bag_validate(const char *path, const struct kist_bag_validate_options *
 		v.walk_prefix = root;
 	}
 
-	check_bagit_bom(&v);
 	check_manifests_present(&v);
 	if (walk_payload(&v, err) < 0) {
 		rc = KIST_FAILED;

@@ -28,7 +28,7 @@ void usage_bag_create(FILE *out)
 		"finishes the bag. With DEST, the payload is copied (hard-linked with --link)\n"
 		"into the new bag DEST, and SOURCE is left untouched.\n"
 		"\n"
-		"Each payload file is read once for every algorithm. Nothing is moved or\n"
+		"Each payload file is read once, for all the algorithms. Nothing is moved or\n"
 		"copied when the source holds symbolic links, FIFOs, sockets or devices,\n"
 		"names that differ only by case or Unicode normalization, or names that are\n"
 		"not UTF-8: these are listed and the command exits 1.\n"

@@ -39,7 +39,7 @@ void usage_bag_validate(FILE *out)
 		"'BAG: complete' (--completeness-only), 'BAG: oxum ok' (--fast).\n"
 		"\n"
 		"Exit codes: 0 every bag passed; 1 a bag is invalid or incomplete; 2 usage\n"
-		"error; 3 a bag could not be read. With several bags, the worst.\n");
+		"error; 3 a bag could not be read. With several bags: 1 if any bag failed, else 3 if any could not be read.\n");
 }
 
 enum { OPT_FAST = CLI_OPT_FIRST_COMMAND, OPT_COMPLETENESS, OPT_RECORD, OPT_AGENT };
@@ -292,7 +292,9 @@ int cmd_bag_validate(int argc, char **argv)
 			cli_print_escaped(stdout, argv[i]);
 			printf(": %s\n", v);
 		}
-		if (bagcode > code)
+		/* as for one bag: a problem found (1) outranks one that
+		 * could not be looked at (3) */
+		if (bagcode == EXIT_PROBLEM || (bagcode == EXIT_CANNOT && code == EXIT_OK_))
 			code = bagcode;
 		kist_findings_free(fs);
 	}

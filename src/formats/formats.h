@@ -206,7 +206,4 @@ void kmagic_fini(struct kist_identifier *id);
 void kmagic_buffer(struct kist_identifier *id, const void *buf, size_t len, char **mime,
 		   char **desc);
 
-/* identify.c: $KIST_DATADIR/SUBDIR/NAME, else PKGDATADIR's (the installed data). */
-char *kist_formats_data_file(const char *subdir, const char *name);
-
 #endif

@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <kist/kist.h>
+
 #include "formats.h"
 
 #define DEFAULT_WINDOW 65536
@@ -27,31 +29,18 @@
 #define SIGNATURE_FILE "DROID_SignatureFile_V118.xml"
 #define CONTAINER_FILE "container-signature-20240501.xml"
 
-#ifndef KIST_PKGDATADIR
-#define KIST_PKGDATADIR "/usr/local/share/kist"
-#endif
-
 void kist_identify_options_init(struct kist_identify_options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->dirfd = AT_FDCWD;
 }
 
-char *kist_formats_data_file(const char *subdir, const char *name)
-{
-	const char *dir = getenv("KIST_DATADIR");
-	char *p = NULL;
-
-	if (!dir || !*dir)
-		dir = KIST_PKGDATADIR;
-	if (asprintf(&p, "%s/%s/%s", dir, subdir, name) < 0)
-		return NULL;
-	return p;
-}
-
 static char *data_file(const char *name)
 {
-	return kist_formats_data_file("pronom", name);
+	char rel[128];
+
+	snprintf(rel, sizeof(rel), "pronom/%s", name);
+	return kist_data_file(rel);
 }
 
 static const struct kist_consumer *make_consumer(struct kist_identifier *id);

@@ -17,7 +17,6 @@
 #include <kist/premis.h>
 
 #include "premis-internal.h"
-#include "../formats/formats.h"
 
 #define X(s) BAD_CAST (s)
 
@@ -716,7 +715,7 @@ out:
 
 char *kist_premis_schema_path(void)
 {
-	return kist_formats_data_file("premis", "premis-v3-0.xsd");
+	return kist_data_file("premis/premis-v3-0.xsd");
 }
 
 static void on_schema_error(void *ctx, xmlErrorPtr e)

@@ -144,14 +144,17 @@ json_get() {
 	expect_output "empty: invalid (1 error)"
 }
 
-@test "several bags: one line each, exit code the worst" {
+@test "several bags: one line each; exit 1 if any failed, else 3 if any could not be read" {
 	mkbag good
 	mkbag bad
 	printf 'x' >>bad/data/hello.txt
 	krun 1 bag validate good bad
 	expect_line "good: valid"
 	expect_line "bad: invalid (3 errors)"
-	krun 3 bag validate good bad missing
+	krun 1 bag validate good bad missing
+	expect_line "missing: unreadable"
+	krun 3 bag validate good missing
+	expect_line "good: valid"
 	expect_line "missing: unreadable"
 }
 

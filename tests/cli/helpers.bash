@@ -242,6 +242,19 @@ as_nobody_prepare() {
 		esac
 		d=${d%/*}
 	done
+	# A build tree under a private folder (mktemp -d) is out of nobody's
+	# reach: run a copy of kist, and of its data files, from this run's folder.
+	if ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$KIST"; then
+		cp "$KIST" "$BATS_RUN_TMPDIR/kist-as-nobody" && chmod 755 "$BATS_RUN_TMPDIR/kist-as-nobody" &&
+			KIST=$BATS_RUN_TMPDIR/kist-as-nobody
+	fi
+	if [ -n "${KIST_DATADIR:-}" ] &&
+		! setpriv --reuid=65534 --regid=65534 --clear-groups test -r "$KIST_DATADIR/pronom/README.md"; then
+		rm -rf "$BATS_RUN_TMPDIR/kist-data-as-nobody"
+		cp -r "$KIST_DATADIR" "$BATS_RUN_TMPDIR/kist-data-as-nobody" &&
+			chmod -R o+rX "$BATS_RUN_TMPDIR/kist-data-as-nobody" &&
+			export KIST_DATADIR=$BATS_RUN_TMPDIR/kist-data-as-nobody
+	fi
 	setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$KIST" -a -r . ||
 		skip "kist or the test directory is out of reach of uid 65534"
 }

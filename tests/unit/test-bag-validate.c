@@ -416,7 +416,7 @@ static void test_no_data_dir(void **state)
 	assert_int_equal(system(cmd), 0);
 	free(cmd);
 	assert_invalid(t);
-	HAS(t, "bag.no-payload-dir");
+	HAS(t, "payload.no-data-dir");
 	HAS(t, "payload.missing");
 }
 
