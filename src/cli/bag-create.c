@@ -276,13 +276,8 @@ int cmd_bag_create(int argc, char **argv)
 			code = EXIT_OK_;
 			goto out;
 		default: {
-			int r = cli_global_option(opt, optarg);
-
-			if (r <= 0) {
-				if (r == 0)
-					fprintf(stderr, "usage: see kist bag create -h\n");
+			if (cli_other_option(opt, optarg, "bag create") >= 0)
 				goto out;
-			}
 		}
 		}
 	}

@@ -256,13 +256,10 @@ int cmd_bag_info(int argc, char **argv)
 			usage_bag_info(stdout);
 			return EXIT_OK_;
 		}
-		int r = cli_global_option(opt, optarg);
+		int r = cli_other_option(opt, optarg, "bag info");
 
-		if (r <= 0) {
-			if (r == 0)
-				fprintf(stderr, "usage: see kist bag info -h\n");
-			return EXIT_USAGE;
-		}
+		if (r >= 0)
+			return r;
 	}
 	if (optind != argc - 1) {
 		cli_usage_error(optind >= argc ? "no bag given (usage: kist bag info [--format text|json] BAG)"

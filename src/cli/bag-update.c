@@ -101,13 +101,10 @@ int cmd_bag_update(int argc, char **argv)
 		case OPT_UPGRADE: o.upgrade = 1; break;
 		case 'h': usage_bag_update(stdout); return EXIT_OK_;
 		default: {
-			int r = cli_global_option(opt, optarg);
+			int r = cli_other_option(opt, optarg, "bag update");
 
-			if (r <= 0) {
-				if (r == 0)
-					fprintf(stderr, "usage: see kist bag update -h\n");
-				return EXIT_USAGE;
-			}
+			if (r >= 0)
+				return r;
 		}
 		}
 	}

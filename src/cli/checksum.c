@@ -198,7 +198,6 @@ static void check_name(struct kist_findings *fs, const char *path)
 static int generate(kist_algset algs, int follow, char **paths, int npaths,
 		    struct kist_findings *findings)
 {
-	struct kist_walk_options wo = { .follow_symlinks = follow, .follow_root = 1 };
 	struct kist_file_list list;
 	struct kist_pipeline_options po;
 	struct kist_hash_item *items = NULL;
@@ -207,29 +206,13 @@ static int generate(kist_algset algs, int follow, char **paths, int npaths,
 	struct gen g = { .algs = algs, .nalgs = kist_algset_count(algs), .findings = findings };
 	int code = EXIT_OK_;
 
-	kist_file_list_init(&list);
-	for (int i = 0; i < npaths; i++) {
-		kist_error_clear(&err);
-		if (kist_walk_collect(paths[i], &wo, &list, findings, &err) != KIST_OK) {
-			if (err.sys_errno == ENOENT)
-				kist_findings_add(findings, KIST_SEV_ERROR, "file.missing", paths[i],
-						  "no such file or directory");
-			else
-				kist_findings_add(findings, KIST_SEV_FAILURE, "file.unreadable", paths[i],
-						  "%s", err.message);
-		}
-	}
-	items = calloc(list.count ? list.count : 1, sizeof(*items));
+	items = cli_collect_paths(paths, npaths, follow, &list, findings);
 	if (!items) {
-		cli_message("error", "out of memory");
 		code = EXIT_CANNOT;
 		goto out;
 	}
-	for (size_t i = 0; i < list.count; i++) {
-		items[i].path = list.files[i].path;
-		items[i].size = list.files[i].size;
+	for (size_t i = 0; i < list.count; i++)
 		check_name(findings, items[i].path);
-	}
 
 	if (cli.format == FORMAT_JSON) {
 		fputs("{\"algorithms\":[", stdout);
@@ -508,13 +491,10 @@ int cmd_checksum(int argc, char **argv)
 		case 'L': follow = 1; break;
 		case 'h': usage_checksum(stdout); return EXIT_OK_;
 		default: {
-			int r = cli_global_option(opt, optarg);
+			int r = cli_other_option(opt, optarg, "checksum");
 
-			if (r <= 0) {
-				if (r == 0)
-					fprintf(stderr, "usage: see kist checksum -h\n");
-				return EXIT_USAGE;
-			}
+			if (r >= 0)
+				return r;
 		}
 		}
 	}

@@ -44,6 +44,14 @@ enum { CLI_OPT_FORMAT = 1000, CLI_OPT_NO_PROGRESS, CLI_OPT_CATALOG, CLI_OPT_VERS
 
 /* Handles a global option; returns 1 if c was one, 0 if not, -1 on a bad value. */
 int cli_global_option(int c, const char *arg);
+/* For the default: case of a command's getopt loop: handles a global
+ * option (returns -1: go on) or reports an unknown one (returns EXIT_USAGE). */
+int cli_other_option(int opt, const char *arg, const char *command);
+/* Walks the PATH arguments (symlink arguments followed, like find -H) into
+ * list, adding findings for missing or unreadable ones, and returns the
+ * pipeline items for the files found (NULL when out of memory). */
+struct kist_hash_item *cli_collect_paths(char **paths, int npaths, int follow_symlinks,
+					 struct kist_file_list *list, struct kist_findings *findings);
 /* Checks that --format is one of the allowed list (a mask of 1 << FORMAT_*). */
 int cli_check_format(unsigned allowed);
 

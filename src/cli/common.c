@@ -265,3 +265,45 @@ int cli_finish_output(int code)
 	}
 	return code;
 }
+
+struct kist_hash_item *cli_collect_paths(char **paths, int npaths, int follow_symlinks,
+					 struct kist_file_list *list, struct kist_findings *findings)
+{
+	struct kist_walk_options wo = { .follow_symlinks = follow_symlinks, .follow_root = 1 };
+	struct kist_hash_item *items;
+	struct kist_error err;
+
+	kist_file_list_init(list);
+	for (int i = 0; i < npaths; i++) {
+		kist_error_clear(&err);
+		if (kist_walk_collect(paths[i], &wo, list, findings, &err) == KIST_OK)
+			continue;
+		if (err.sys_errno == ENOENT)
+			kist_findings_add(findings, KIST_SEV_ERROR, "file.missing", paths[i],
+					  "no such file or directory");
+		else
+			kist_findings_add(findings, KIST_SEV_FAILURE, "file.unreadable", paths[i], "%s",
+					  err.message);
+	}
+	items = calloc(list->count ? list->count : 1, sizeof(*items));
+	if (!items) {
+		cli_message("error", "out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < list->count; i++) {
+		items[i].path = list->files[i].path;
+		items[i].size = list->files[i].size;
+	}
+	return items;
+}
+
+int cli_other_option(int opt, const char *arg, const char *command)
+{
+	int r = cli_global_option(opt, arg);
+
+	if (r > 0)
+		return -1;
+	if (r == 0)
+		fprintf(stderr, "usage: see kist %s -h\n", command);
+	return EXIT_USAGE;
+}

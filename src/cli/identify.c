@@ -326,7 +326,7 @@ int cmd_identify(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct kist_identify_options io;
-	struct kist_walk_options wo = { .follow_root = 1 };
+	int follow = 0;
 	struct kist_pipeline_options po;
 	struct kist_file_list list;
 	struct kist_hash_item *items = NULL;
@@ -348,7 +348,7 @@ int cmd_identify(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
-		case 'L': wo.follow_symlinks = 1; break;
+		case 'L': follow = 1; break;
 		case 'h': usage_identify(stdout); return EXIT_OK_;
 		case CLI_OPT_FORMAT:
 			if (strcmp(optarg, "droid-csv") == 0) {
@@ -359,13 +359,10 @@ int cmd_identify(int argc, char **argv)
 			c.droid = 0;
 			/* fall through */
 		default: {
-			int r = cli_global_option(opt, optarg);
+			int r = cli_other_option(opt, optarg, "identify");
 
-			if (r <= 0) {
-				if (r == 0)
-					fprintf(stderr, "usage: see kist identify -h\n");
-				return EXIT_USAGE;
-			}
+			if (r >= 0)
+				return r;
 		}
 		}
 	}
@@ -389,27 +386,11 @@ int cmd_identify(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 
-	kist_file_list_init(&list);
-	for (int i = optind; i < argc; i++) {
-		kist_error_clear(&err);
-		if (kist_walk_collect(argv[i], &wo, &list, findings, &err) != KIST_OK) {
-			if (err.sys_errno == ENOENT)
-				kist_findings_add(findings, KIST_SEV_ERROR, "file.missing", argv[i],
-						  "no such file or directory");
-			else
-				kist_findings_add(findings, KIST_SEV_FAILURE, "file.unreadable", argv[i], "%s",
-						  err.message);
-		}
-	}
-	items = calloc(list.count ? list.count : 1, sizeof(*items));
+	items = cli_collect_paths(argv + optind, argc - optind, follow, &list, findings);
 	if (!items) {
-		cli_message("error", "out of memory");
+		kist_file_list_init(&list);
 		code = EXIT_CANNOT;
 		goto out;
-	}
-	for (size_t i = 0; i < list.count; i++) {
-		items[i].path = list.files[i].path;
-		items[i].size = list.files[i].size;
 	}
 	if (c.droid)
 		fputs("\"ID\",\"PARENT_ID\",\"URI\",\"FILE_PATH\",\"NAME\",\"METHOD\",\"STATUS\",\"SIZE\",\"TYPE\","
