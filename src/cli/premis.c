@@ -238,18 +238,14 @@ int cmd_premis(int argc, char **argv)
 	argc--;
 	argv++;
 	while ((c = getopt_long(argc, argv, CLI_GLOBAL_SHORT, longopts, NULL)) != -1) {
-		int g = cli_global_option(c, optarg);
+		int r;
 
 		if (c == 'h') {
 			usage_premis(stdout);
 			return EXIT_OK_;
 		}
-		if (g == 1)
-			continue;
-		if (g < 0)
-			return EXIT_USAGE;
-		usage_premis(stderr);
-		return EXIT_USAGE;
+		if ((r = cli_other_option(c, optarg, "premis")) >= 0)
+			return r;
 	}
 	if (strcmp(sub, "events") == 0) {
 		if (cli_check_format(1u << FORMAT_TEXT | 1u << FORMAT_JSON | 1u << FORMAT_CSV) < 0)
