@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <kist/bag.h>
 #include <kist/premis.h>
@@ -44,6 +45,18 @@ void usage_bag_validate(FILE *out)
 
 enum { OPT_FAST = CLI_OPT_FIRST_COMMAND, OPT_COMPLETENESS, OPT_RECORD, OPT_AGENT };
 
+static int is_bag(const char *path)
+{
+	char *p = NULL;
+	int ok;
+
+	if (asprintf(&p, "%s/bagit.txt", path) < 0)
+		return 1;
+	ok = access(p, F_OK) == 0;
+	free(p);
+	return ok;
+}
+
 /* --record: the outcome as a PREMIS fixity check event in the bag. */
 static int record(const char *bag, int rc, const char *verdict, size_t errors, size_t failures,
 		  size_t warnings, const char *agent)
@@ -64,7 +77,17 @@ static int record(const char *bag, int rc, const char *verdict, size_t errors, s
 	snprintf(detail, sizeof(detail), "kist bag validate: %s; %zu errors, %zu failures, %zu warnings",
 		 verdict, errors, failures, warnings);
 	kist_error_clear(&err);
-	if (kist_bag_record_event(bag, &e, ag, nag, &err) != KIST_OK) {
+	switch (kist_bag_record_event(bag, &e, ag, nag, &err)) {
+	case KIST_OK:
+		break;
+	case KIST_INVALID:
+		if (!is_bag(bag)) {
+			/* not a bag at all (already an error): no history to grow */
+			cli_message("warning", "%s: nothing recorded: not a bag", bag);
+			break;
+		}
+		/* fall through */
+	default:
 		cli_message("error", "%s: not recorded in metadata/premis.xml: %s", bag, err.message);
 		return EXIT_CANNOT;
 	}

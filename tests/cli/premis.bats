@@ -281,3 +281,15 @@ XML
 	expect_code premis.not-recorded
 	cmp copy.xml bag/metadata/premis.xml
 }
+
+@test "validate --record on a folder that is not a bag: exit 1, nothing written" {
+	mkdir notabag
+	krun 1 bag validate --record notabag
+	[[ $stderr == *"nothing recorded: not a bag"* ]]
+	[ ! -e notabag/metadata ]
+}
+
+@test "the schema kist carries is the PREMIS 3.0 schema of the shared data" {
+	[ -f /work/shared/data/premis/premis-v3-0.xsd ] || skip "no shared copy here"
+	cmp "$KIST_SRCDIR/data/premis/premis-v3-0.xsd" /work/shared/data/premis/premis-v3-0.xsd
+}
