@@ -74,7 +74,11 @@ static int read_summary(const char *arg, struct kist_premis_summary *s)
 	rc = kist_premis_read(dirfd, name, s, &err);
 	done_fd(dirfd);
 	if (rc != KIST_OK) {
-		cli_message("error", "%s: %s", arg, err.message);
+		/* the message names the file; for a bag, say which bag */
+		if (dirfd != AT_FDCWD)
+			cli_message("error", "%s: %s", arg, err.message);
+		else
+			cli_message("error", "%s", err.message);
 		return exit_for(&err);
 	}
 	return EXIT_OK_;
