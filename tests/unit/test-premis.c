@@ -499,6 +499,53 @@ static void test_sort_events_by_instant(void **state)
 	kist_premis_summary_free(&s);
 }
 
+#include <sys/resource.h>
+
+static long maxrss_kib(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+/* Writing 30,000 file objects (about 45 MB of XML) and appending to them
+ * hold no document in memory: the peak resident size grows by a few MiB at
+ * most (a tree of this document would take well over 100 MiB). */
+static void test_streaming_memory(void **state)
+{
+	struct kist_error err;
+	struct kist_premis_agent ag;
+	struct kist_premis_event e = { .type = KIST_PREMIS_EV_FIX, .outcome = KIST_PREMIS_SUCCESS,
+				       .agents = &ag, .nagents = 1 };
+	struct kist_premis_summary s;
+	long base;
+
+	(void)state;
+	write_doc("warm.xml", 10);   /* libxml2's own setup, outside the figure */
+	kist_premis_agent_kist(&ag);
+	kist_error_clear(&err);
+	assert_int_equal(kist_premis_append(dirfd_, "warm.xml", &e, 1, &ag, 1, &err), KIST_OK);
+	assert_int_equal(kist_premis_read(dirfd_, "warm.xml", &s, &err), KIST_OK);
+	kist_premis_summary_free(&s);
+	base = maxrss_kib();
+	write_doc("big.xml", 30000);
+	assert_true(maxrss_kib() - base < 16 * 1024);
+	assert_int_equal(kist_premis_append(dirfd_, "big.xml", &e, 1, &ag, 1, &err), KIST_OK);
+	assert_true(maxrss_kib() - base < 16 * 1024);
+	assert_int_equal(kist_premis_read(dirfd_, "big.xml", &s, &err), KIST_OK);
+	assert_int_equal(s.files, 30000);
+	assert_int_equal(s.events, 3);
+	kist_premis_summary_free(&s);
+	assert_true(maxrss_kib() - base < 16 * 1024);
+	{
+		struct stat st;
+
+		assert_int_equal(fstatat(dirfd_, "big.xml", &st, 0), 0);
+		assert_true(st.st_size > 40 * 1000 * 1000);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -512,6 +559,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_malformed_and_foreign_root, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_catches_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sort_events_by_instant, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_streaming_memory, setup, teardown),
 	};
 
 	setenv("KIST_DATADIR", KIST_TEST_DATADIR, 1);
