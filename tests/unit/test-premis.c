@@ -512,6 +512,14 @@ static long maxrss_kib(void)
 /* Writing 30,000 file objects (about 45 MB of XML) and appending to them
  * hold no document in memory: the peak resident size grows by a few MiB at
  * most (a tree of this document would take well over 100 MiB). */
+/* AddressSanitizer keeps freed memory in quarantine: resident size under it
+ * is not what users get, so the bound is checked in ordinary builds only. */
+#ifdef __SANITIZE_ADDRESS__
+#define ASSERT_GREW_LESS_THAN_KIB(base, kib) ((void)(base))
+#else
+#define ASSERT_GREW_LESS_THAN_KIB(base, kib) assert_true(maxrss_kib() - (base) < (kib))
+#endif
+
 static void test_streaming_memory(void **state)
 {
 	struct kist_error err;
@@ -530,14 +538,14 @@ static void test_streaming_memory(void **state)
 	kist_premis_summary_free(&s);
 	base = maxrss_kib();
 	write_doc("big.xml", 30000);
-	assert_true(maxrss_kib() - base < 16 * 1024);
+	ASSERT_GREW_LESS_THAN_KIB(base, 16 * 1024);
 	assert_int_equal(kist_premis_append(dirfd_, "big.xml", &e, 1, &ag, 1, &err), KIST_OK);
-	assert_true(maxrss_kib() - base < 16 * 1024);
+	ASSERT_GREW_LESS_THAN_KIB(base, 16 * 1024);
 	assert_int_equal(kist_premis_read(dirfd_, "big.xml", &s, &err), KIST_OK);
 	assert_int_equal(s.files, 30000);
 	assert_int_equal(s.events, 3);
 	kist_premis_summary_free(&s);
-	assert_true(maxrss_kib() - base < 16 * 1024);
+	ASSERT_GREW_LESS_THAN_KIB(base, 16 * 1024);
 	{
 		struct stat st;
 
