@@ -1223,6 +1223,22 @@ static int refused(const struct run *r)
 	       kist_findings_count_severity(r->findings, KIST_SEV_FAILURE) > r->base_failures;
 }
 
+/* After the scan, before anything changes: names checked, and the verdict
+ * on what the scan found (KIST_INVALID for the content, KIST_FAILED when the
+ * source could not be read whole). */
+static int scan_verdict(struct run *r, struct scan *s, const char *nothing_done,
+			struct kist_error *err)
+{
+	int rc = check_names(s, err);
+
+	if (rc != KIST_OK || !refused(r))
+		return rc;
+	if (new_errors(r))
+		return KIST_INVALID;
+	return kist_error_set(err, KIST_FAILED, "%s: could not read the whole source; %s", r->source,
+			      nothing_done);
+}
+
 /* --- in place ------------------------------------------------------------------------------- */
 
 static int same_inode(int dirfd, const char *name, const struct journal *j, int *exists)
@@ -1459,17 +1475,8 @@ static int in_place(struct run *r, struct kist_error *err)
 			free(base);
 		}
 	}
-	if (rc != KIST_OK)
+	if (rc != KIST_OK || (rc = scan_verdict(r, s, "nothing moved", err)) != KIST_OK)
 		goto out;
-	if ((rc = check_names(s, err)) != KIST_OK)
-		goto out;
-	if (refused(r)) {
-		rc = new_errors(r) ? KIST_INVALID : KIST_FAILED;
-		if (rc == KIST_FAILED)
-			kist_error_set(err, KIST_FAILED, "%s: could not read the whole source; nothing moved",
-				       r->source);
-		goto out;
-	}
 
 	if (!final) {
 		useconds_t move_delay = 0;
@@ -1692,17 +1699,8 @@ static int to_dest(struct run *r, struct kist_error *err)
 	}
 	for (size_t i = 0; i < ntop && rc == KIST_OK; i++)
 		rc = scan_top(s, r->source, top[i], err);
-	if (rc != KIST_OK)
+	if (rc != KIST_OK || (rc = scan_verdict(r, s, "nothing made", err)) != KIST_OK)
 		goto out;
-	if ((rc = check_names(s, err)) != KIST_OK)
-		goto out;
-	if (refused(r)) {
-		rc = new_errors(r) ? KIST_INVALID : KIST_FAILED;
-		if (rc == KIST_FAILED)
-			kist_error_set(err, KIST_FAILED, "%s: could not read the whole source; nothing made",
-				       r->source);
-		goto out;
-	}
 
 	/* Make DEST, the journal, data/ and its directories. */
 	if (!dest_existed) {
