@@ -102,5 +102,8 @@ int cmd_identify(int argc, char **argv);
 void usage_identify(FILE *out);
 int cmd_premis(int argc, char **argv);
 void usage_premis(FILE *out);
+int cmd_fixity(int argc, char **argv);
+void usage_fixity(FILE *out);
+void cli_fixity_subcommands(FILE *out);   /* "fixity audit" ... one a line */
 
 #endif

@@ -13,6 +13,8 @@ static const struct cli_command commands[] = {
 	{ "checksum", "compute or verify checksums, each file read once", cmd_checksum, usage_checksum },
 	{ "identify", "identify file formats (PRONOM PUID, MIME type)", cmd_identify, usage_identify },
 	{ "premis", "show, list and validate PREMIS 3 provenance", cmd_premis, usage_premis },
+	{ "fixity", "catalog files on volumes and audit their fixity on a schedule", cmd_fixity,
+	  usage_fixity },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -66,16 +68,17 @@ static int help(int argc, char **argv)
 		for (size_t i = 0; i < NCOMMANDS; i++)
 			printf("%s\n", commands[i].name);
 		cli_bag_subcommands(stdout);
+		cli_fixity_subcommands(stdout);
 		return EXIT_OK_;
 	}
 	if (!(c = find_command(argv[1]))) {
 		cli_usage_error("no command '%s' (try kist help)", argv[1]);
 		return EXIT_USAGE;
 	}
-	if (argc > 2 && c->run == cmd_bag) {   /* kist help bag create */
+	if (argc > 2 && (c->run == cmd_bag || c->run == cmd_fixity)) {   /* kist help bag create */
 		char *sub[] = { argv[1], argv[2], (char *)"-h", NULL };
 
-		return cmd_bag(3, sub);
+		return c->run(3, sub);
 	}
 	c->usage(stdout);
 	return EXIT_OK_;

@@ -1,0 +1,1083 @@
+/* kist fixity audit: re-check what is due, oldest check first, until the
+ * budget is spent. Work is claimed in batches with a lease (PostgreSQL: FOR
+ * UPDATE SKIP LOCKED, so hosts share it); no lock is held while hashing;
+ * results are written in one transaction per batch, and only while the
+ * lease is still ours. A volume whose sentinel is gone is offline: nothing on
+ * it is called missing. */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <kist/premis.h>
+
+#include "fixity-internal.h"
+
+struct audit {
+	struct kist_catalog *cat;
+	const struct kist_fixity_audit_options *opt;
+	struct kist_fixity_audit_result *res;
+	struct kist_findings *findings;
+	struct kist_error *err;
+	char owner[320];
+	int64_t start_mono, run_start;
+	int64_t lease_ms;
+	int stop;                 /* budget spent or cancelled */
+	/* the volume being audited */
+	struct fixity_volume *vol;
+	int volfd;
+	struct stat volst;
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t elapsed(const struct audit *a)
+{
+	return mono_ms() - a->start_mono;
+}
+
+static int budget_spent(struct audit *a)
+{
+	if (a->opt->cancel && *a->opt->cancel)
+		a->stop = 1;
+	if (a->opt->budget_ms && elapsed(a) >= a->opt->budget_ms)
+		a->stop = a->res->budget_spent = 1;
+	if (a->opt->max_bytes && a->res->bytes >= a->opt->max_bytes)
+		a->stop = a->res->budget_spent = 1;
+	return a->stop;
+}
+
+/* Still the same volume, still mounted: checked before anything is written. */
+static int volume_still_there(struct audit *a)
+{
+	struct stat st;
+	int fd = fixity_volume_open(a->vol), same;
+
+	if (fd < 0)
+		return 0;
+	same = fstat(fd, &st) == 0 && st.st_dev == a->volst.st_dev && st.st_ino == a->volst.st_ino;
+	close(fd);
+	return same;
+}
+
+static kist_algset algs_of(const char *digests)
+{
+	kist_algset set = 0;
+
+	while (digests && *digests) {
+		const char *colon = strchr(digests, ':'), *sp = strchr(digests, ' ');
+		char name[32];
+
+		if (!colon || (size_t)(colon - digests) >= sizeof(name))
+			break;
+		memcpy(name, digests, (size_t)(colon - digests));
+		name[colon - digests] = '\0';
+		int alg = kist_alg_from_name(name);
+		if (alg >= 0)
+			set |= KIST_ALG_BIT(alg);
+		digests = sp ? sp + 1 : NULL;
+	}
+	return set;
+}
+
+static const char *verdict_code(int v)
+{
+	switch (v) {
+	case KIST_VERDICT_CHANGED: return "fixity.changed";
+	case KIST_VERDICT_MISSING: return "fixity.missing";
+	case KIST_VERDICT_NEW: return "fixity.new";
+	case KIST_VERDICT_MOVED: return "fixity.moved";
+	case KIST_VERDICT_RENAMED: return "fixity.renamed";
+	case KIST_VERDICT_UNREADABLE: return "fixity.unreadable";
+	case KIST_VERDICT_DENIED: return "fixity.denied";
+	default: return "fixity.ok";
+	}
+}
+
+static enum kist_severity verdict_severity(int v)
+{
+	switch (v) {
+	case KIST_VERDICT_OK:
+	case KIST_VERDICT_REGISTERED: return KIST_SEV_INFO;
+	case KIST_VERDICT_MOVED:
+	case KIST_VERDICT_RENAMED: return KIST_SEV_WARNING;
+	default: return KIST_SEV_ERROR;
+	}
+}
+
+/* Volume-relative path as shown: "VOLUME:path". */
+static void report(struct audit *a, int verdict, const char *path, const char *msg)
+{
+	char shown[4096];
+
+	snprintf(shown, sizeof(shown), "%s:%s", a->vol->name, path);
+	a->res->verdicts[verdict]++;
+	if (verdict_severity(verdict) == KIST_SEV_INFO)
+		return;
+	kist_findings_add(a->findings, verdict_severity(verdict), verdict_code(verdict), shown, "%s",
+			  msg ? msg : kist_verdict_name(verdict));
+}
+
+/* Writes one verdict on an item we hold. Returns KIST_OK, or KIST_FAILED. *mine
+ * is 0 when the lease was lost (another worker took the item over). */
+#define WRITE_VERDICT                                                                  \
+	"UPDATE item SET verdict = $2, found = $3, detail = $4, last_check = $5,"       \
+	" first_seen = CASE WHEN verdict = $2 THEN first_seen ELSE $5 END,"            \
+	" size = CASE WHEN $2 = 'ok' THEN $6 ELSE size END,"                           \
+	" inode = CASE WHEN $7 = -1 THEN inode ELSE $7 END, path = $8,"                \
+	" lease_owner = NULL, lease_until = NULL WHERE id = $1 AND "
+
+/* leased: the item was claimed by us (a batch), and must still be ours; a
+ * tree scan writes items nobody holds. */
+static int write_verdict(struct audit *a, int leased, int64_t id, const char *path, int verdict,
+			 const char *expected, const char *found, uint64_t size, int64_t inode,
+			 const char *detail, int *mine)
+{
+	int64_t got = 0, now = fixity_now_ms();
+	int rc;
+
+	rc = fixity_sql(a->cat, fixity_row_int64, &got, a->err,
+			leased ? WRITE_VERDICT "lease_owner = $9 RETURNING id"
+			       : WRITE_VERDICT "(lease_owner IS NULL OR lease_owner <> $9) RETURNING id",
+			"isssiuiss", id, kist_verdict_name(verdict), found, detail, now, size, inode,
+			path, a->owner);
+	*mine = got == id;
+	if (rc == KIST_OK && *mine)
+		rc = fixity_record_check(a->cat, id, now, verdict, path, expected, found, detail,
+					 a->err);
+	return rc;
+}
+
+/* --- one batch of items -------------------------------------------------------------- */
+
+struct claimed {
+	int64_t id, last_check, inode;
+	char *path, *expected;
+	uint64_t size;
+	/* the outcome */
+	int verdict;              /* -1: not checked (stopped, changed while read) */
+	char *found;
+	char detail[256];
+	uint64_t bytes;
+};
+
+struct batch {
+	struct claimed *c;
+	size_t n, cap;
+	int oom;
+};
+
+/* id, path, size, expected, last_check, inode */
+static int claim_row(void *ctx, int nc, char **vals)
+{
+	struct batch *b = ctx;
+	struct claimed *c;
+
+	(void)nc;
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 64;
+		struct claimed *g = realloc(b->c, cap * sizeof(*g));
+
+		if (!g)
+			return b->oom = 1;
+		b->c = g;
+		b->cap = cap;
+	}
+	c = &b->c[b->n];
+	memset(c, 0, sizeof(*c));
+	c->id = fixity_atoi64(vals[0]);
+	c->path = strdup(vals[1]);
+	c->size = (uint64_t)fixity_atoi64(vals[2]);
+	c->expected = vals[3] ? strdup(vals[3]) : NULL;
+	c->last_check = fixity_atoi64(vals[4]);
+	c->inode = vals[5] ? fixity_atoi64(vals[5]) : -1;
+	c->verdict = -1;
+	if (!c->path || (vals[3] && !c->expected))
+		return b->oom = 1;
+	b->n++;
+	return 0;
+}
+
+static int cmp_claimed(const void *x, const void *y)
+{
+	const struct claimed *a = x, *b = y;
+
+	if (a->last_check != b->last_check)
+		return a->last_check < b->last_check ? -1 : 1;
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static void batch_free(struct batch *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		free(b->c[i].path);
+		free(b->c[i].expected);
+		free(b->c[i].found);
+	}
+	free(b->c);
+	memset(b, 0, sizeof(*b));
+}
+
+static int release_leases(struct audit *a)
+{
+	return fixity_sql(a->cat, NULL, NULL, a->err,
+			  "UPDATE item SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1",
+			  "s", a->owner);
+}
+
+struct hashing {
+	struct audit *a;
+	struct batch *b;
+	volatile int cancel;
+};
+
+static int item_result(void *ctx, const struct kist_hash_result *r)
+{
+	struct hashing *h = ctx;
+	struct claimed *c = &h->b->c[r->index];
+
+	c->bytes = r->bytes;
+	if (!r->fail_code) {
+		kist_algset want = algs_of(c->expected);
+
+		if (!(c->found = fixity_digests_format(want, r->digest)))
+			return h->cancel = 1;
+		if (r->bytes != c->size) {
+			c->verdict = KIST_VERDICT_CHANGED;
+			snprintf(c->detail, sizeof(c->detail), "size %llu, registered with %llu",
+				 (unsigned long long)r->bytes, (unsigned long long)c->size);
+		} else if (fixity_digests_equal(c->expected, c->found) != 1) {
+			c->verdict = KIST_VERDICT_CHANGED;
+			snprintf(c->detail, sizeof(c->detail), "digest differs");
+		} else {
+			c->verdict = KIST_VERDICT_OK;
+		}
+	} else if (strcmp(r->fail_code, "file.changed") == 0) {
+		/* no single digest to judge: checked again next run */
+		char shown[4096];
+
+		snprintf(shown, sizeof(shown), "%s:%s", h->a->vol->name, c->path);
+		kist_findings_add(h->a->findings, KIST_SEV_WARNING, "fixity.busy", shown,
+				  "changed while it was read; nothing recorded, checked again next run");
+	} else if (strcmp(r->fail_code, "file.missing") == 0) {
+		c->verdict = KIST_VERDICT_MISSING;
+	} else if (r->fail_errno == EACCES || r->fail_errno == EPERM) {
+		c->verdict = KIST_VERDICT_DENIED;
+		snprintf(c->detail, sizeof(c->detail), "%s", r->fail_message);
+	} else if (strcmp(r->fail_code, "file.unreadable") == 0) {
+		c->verdict = KIST_VERDICT_UNREADABLE;
+		snprintf(c->detail, sizeof(c->detail), "%s", r->fail_message);
+	} else {
+		/* a symlink, a folder, a device where a file was */
+		c->verdict = KIST_VERDICT_CHANGED;
+		snprintf(c->detail, sizeof(c->detail), "%s", r->fail_message);
+	}
+	h->a->res->bytes += r->bytes;
+	if (budget_spent(h->a))
+		return h->cancel = 1;
+	return 0;
+}
+
+/* Writes a batch's verdicts in one transaction; after a lost connection,
+ * once more on a new one. */
+static int write_batch(struct audit *a, struct batch *b)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int rc = fixity_begin(a->cat, a->err);
+
+		for (size_t i = 0; rc == KIST_OK && i < b->n; i++) {
+			struct claimed *c = &b->c[i];
+			int mine = 0;
+
+			if (c->verdict < 0)
+				continue;
+			rc = write_verdict(a, 1, c->id, c->path, c->verdict, c->expected, c->found,
+					   c->bytes, -1, c->detail[0] ? c->detail : NULL, &mine);
+			if (rc == KIST_OK && !mine)
+				c->verdict = -1;   /* taken over: the other worker's check counts */
+		}
+		if (rc == KIST_OK)
+			rc = fixity_commit(a->cat, a->err);
+		if (rc == KIST_OK)
+			return KIST_OK;
+		fixity_rollback(a->cat);
+		if (attempt || a->cat->db->ops->reconnect(a->cat->db, a->err) != KIST_OK)
+			return KIST_FAILED;
+		/* reconnected: the leases are still ours until they expire */
+	}
+	return KIST_FAILED;
+}
+
+static int check_items(struct audit *a)
+{
+	size_t limit = a->opt->batch ? a->opt->batch : 256;
+	int rc = KIST_OK;
+	char sql[1024];
+
+	snprintf(sql, sizeof(sql),
+		 "UPDATE item SET lease_owner = $1, lease_until = $2 WHERE id IN (SELECT id FROM item"
+		 " WHERE volume_id = $3 AND expected IS NOT NULL AND last_check %s $4"
+		 " AND (lease_until IS NULL OR lease_until < $5) ORDER BY last_check, id LIMIT $6%s)"
+		 " RETURNING id, path, size, expected, last_check, inode",
+		 a->opt->all ? "<" : "<=", a->cat->db->ops->skip_locked);
+	while (rc == KIST_OK && !budget_spent(a)) {
+		struct batch b = { 0 };
+		struct kist_hash_item *items = NULL;
+		struct kist_pipeline_options po;
+		struct hashing h = { .a = a, .b = &b };
+		int64_t now = fixity_now_ms(), due = a->opt->all ? a->run_start : now - a->vol->period_ms;
+		size_t n;
+		uint64_t bytes = 0;
+
+		rc = fixity_sql(a->cat, claim_row, &b, a->err, sql, "siiiii", a->owner,
+				now + a->lease_ms, a->vol->id, due, now, (int64_t)limit);
+		if (b.oom)
+			rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
+		if (rc != KIST_OK || b.n == 0) {
+			batch_free(&b);
+			break;
+		}
+		qsort(b.c, b.n, sizeof(*b.c), cmp_claimed);
+		/* --max-bytes: up to the first file that reaches it */
+		for (n = 0; n < b.n; n++) {
+			if (a->opt->max_bytes && a->res->bytes + bytes >= a->opt->max_bytes)
+				break;
+			bytes += b.c[n].size;
+		}
+		if (!(items = calloc(n ? n : 1, sizeof(*items)))) {
+			rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
+		} else {
+			kist_algset algs = 0;
+
+			for (size_t i = 0; i < n; i++) {
+				items[i].path = b.c[i].path;
+				items[i].size = UINT64_MAX;
+				algs |= algs_of(b.c[i].expected);
+			}
+			kist_pipeline_options_init(&po);
+			po.algs = algs ? algs : KIST_ALG_BIT(KIST_ALG_SHA256);
+			po.jobs = a->opt->jobs;
+			po.dirfd = a->volfd;
+			po.beneath = 1;
+			po.nofollow = 1;
+			po.progress = a->opt->progress;
+			po.cancel = &h.cancel;
+			/* a stopped run (budget) still delivered what it finished */
+			kist_pipeline_run(&po, items, n, item_result, &h, a->err);
+			kist_error_clear(a->err);
+		}
+		free(items);
+		if (rc == KIST_OK && !volume_still_there(a)) {
+			/* unmounted or swapped mid-audit: none of this batch counts */
+			char shown[512];
+
+			snprintf(shown, sizeof(shown), "%s", a->vol->name);
+			kist_findings_add(a->findings,
+					  a->opt->fail_offline ? KIST_SEV_FAILURE : KIST_SEV_WARNING,
+					  "volume.offline", shown,
+					  "went offline during the audit (sentinel gone from %s); "
+					  "nothing of this batch recorded", a->vol->path);
+			a->res->volumes_offline++;
+			for (size_t i = 0; i < b.n; i++)
+				b.c[i].verdict = -1;
+			release_leases(a);
+			batch_free(&b);
+			return KIST_WARN;
+		}
+		if (rc == KIST_OK)
+			rc = write_batch(a, &b);
+		if (rc == KIST_OK) {
+			for (size_t i = 0; i < b.n; i++) {
+				struct claimed *c = &b.c[i];
+
+				if (c->verdict < 0)
+					continue;
+				a->res->checked++;
+				report(a, c->verdict, c->path,
+				       c->verdict == KIST_VERDICT_MISSING ? "no longer there"
+				       : c->verdict == KIST_VERDICT_CHANGED
+					       ? (c->detail[0] ? c->detail : "digest differs")
+					       : c->detail);
+			}
+			rc = release_leases(a);
+		}
+		batch_free(&b);
+	}
+	return rc;
+}
+
+/* --- tree scans: new, moved and renamed files ------------------------------------------ */
+
+struct entry {
+	char *path;
+	uint64_t size;
+	int64_t inode;
+	/* known items */
+	int64_t id;
+	char *expected, *verdict;
+	int matched;
+};
+
+struct entries {
+	struct entry *e;
+	size_t n, cap;
+	int oom;
+};
+
+static struct entry *entries_add(struct entries *l)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 128;
+		struct entry *g = realloc(l->e, cap * sizeof(*g));
+
+		if (!g) {
+			l->oom = 1;
+			return NULL;
+		}
+		l->e = g;
+		l->cap = cap;
+	}
+	memset(&l->e[l->n], 0, sizeof(l->e[0]));
+	return &l->e[l->n++];
+}
+
+static void entries_free(struct entries *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->e[i].path);
+		free(l->e[i].expected);
+		free(l->e[i].verdict);
+	}
+	free(l->e);
+	memset(l, 0, sizeof(*l));
+}
+
+static int cmp_entry(const void *x, const void *y)
+{
+	return strcmp(((const struct entry *)x)->path, ((const struct entry *)y)->path);
+}
+
+struct scan_walk {
+	struct entries *l;
+	const char *prefix;           /* the tree below the volume root */
+	int at_root;
+};
+
+static int scan_file(void *ctx, const struct kist_walk_entry *e)
+{
+	struct scan_walk *w = ctx;
+	struct entry *x;
+
+	if (e->type != KIST_ENTRY_FILE)
+		return 0;
+	if (w->at_root && strcmp(e->rel, KIST_FIXITY_SENTINEL) == 0)
+		return 0;
+	if (!(x = entries_add(w->l)))
+		return -1;
+	if (strcmp(e->rel, e->path) == 0)   /* a file given as the root */
+		x->path = strdup(w->prefix);
+	else if (!*w->prefix)
+		x->path = strdup(e->rel);
+	else if (asprintf(&x->path, "%s/%s", w->prefix, e->rel) < 0)
+		x->path = NULL;
+	if (!x->path) {
+		w->l->n--;
+		w->l->oom = 1;
+		return -1;
+	}
+	x->size = e->size;
+	x->inode = (int64_t)e->ino;
+	return 0;
+}
+
+/* id, path, size, expected, verdict */
+static int known_row(void *ctx, int nc, char **vals)
+{
+	struct entries *l = ctx;
+	struct entry *x = entries_add(l);
+
+	(void)nc;
+	if (!x)
+		return 1;
+	x->id = fixity_atoi64(vals[0]);
+	x->path = strdup(vals[1]);
+	x->size = (uint64_t)fixity_atoi64(vals[2]);
+	x->expected = vals[3] ? strdup(vals[3]) : NULL;
+	x->verdict = strdup(vals[4]);
+	if (!x->path || !x->verdict || (vals[3] && !x->expected))
+		return l->oom = 1;
+	return 0;
+}
+
+struct tree_row {
+	int64_t id;
+	char *path, *kind, *algs;
+};
+
+struct trees {
+	struct tree_row *t;
+	size_t n, cap;
+	int oom;
+};
+
+static int tree_row(void *ctx, int nc, char **vals)
+{
+	struct trees *l = ctx;
+	struct tree_row *t;
+
+	(void)nc;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct tree_row *g = realloc(l->t, cap * sizeof(*g));
+
+		if (!g)
+			return l->oom = 1;
+		l->t = g;
+		l->cap = cap;
+	}
+	t = &l->t[l->n++];
+	t->id = fixity_atoi64(vals[0]);
+	t->path = strdup(vals[1]);
+	t->kind = strdup(vals[2]);
+	t->algs = strdup(vals[3]);
+	if (!t->path || !t->kind || !t->algs)
+		return l->oom = 1;
+	return 0;
+}
+
+struct new_hash {
+	struct entry **unknown;
+	char **found;
+	kist_algset algs;
+	int oom;
+};
+
+static int new_result(void *ctx, const struct kist_hash_result *r)
+{
+	struct new_hash *h = ctx;
+
+	if (r->fail_code)
+		return 0;   /* judged next scan */
+	if (!(h->found[r->index] = fixity_digests_format(h->algs, r->digest)))
+		return h->oom = 1;
+	return 0;
+}
+
+/* Forwards a bag's own findings (tag files, bagit.txt), its payload being
+ * judged file by file. */
+struct bag_fwd {
+	struct audit *a;
+	const char *tree;
+	size_t problems;
+};
+
+static void bag_finding(void *ctx, const struct kist_finding *f)
+{
+	struct bag_fwd *b = ctx;
+	char shown[4096];
+
+	if (strncmp(f->code, "payload.", 8) == 0 || f->severity == KIST_SEV_INFO)
+		return;
+	if (f->severity >= KIST_SEV_ERROR)
+		b->problems++;
+	snprintf(shown, sizeof(shown), "%s:%s%s%s", b->a->vol->name, b->tree,
+		 *b->tree && f->path ? "/" : "", f->path ? f->path : "");
+	kist_findings_add(b->a->findings, f->severity, f->code, shown, "%s", f->message);
+}
+
+static int count_row(void *ctx, int nc, char **vals)
+{
+	(void)nc;
+	*(int64_t *)ctx = fixity_atoi64(vals[0]);
+	return 0;
+}
+
+/* The bag as a whole: complete? and, with --record-in-bag, a PREMIS event. */
+static int check_bag(struct audit *a, const struct tree_row *t, const char *abs)
+{
+	struct kist_bag_validate_options vo = { .level = KIST_BAG_CHECK_COMPLETENESS };
+	struct kist_bag_validate_result vr;
+	struct kist_findings *fs = kist_findings_new();
+	struct bag_fwd fwd = { .a = a, .tree = t->path };
+	struct kist_error e;
+	int64_t problems = 0, files = 0;
+	int rc;
+
+	if (!fs)
+		return kist_error_set(a->err, KIST_FAILED, "out of memory");
+	kist_findings_set_callback(fs, bag_finding, &fwd, 0);
+	kist_error_clear(&e);
+	if (kist_bag_validate(abs, &vo, &vr, fs, &e) == KIST_FAILED && !fwd.problems) {
+		char shown[4096];
+
+		snprintf(shown, sizeof(shown), "%s:%s", a->vol->name, t->path);
+		kist_findings_add(a->findings, KIST_SEV_ERROR, "fixity.bag-unreadable", shown, "%s",
+				  e.message);
+		fwd.problems++;
+	}
+	kist_findings_free(fs);
+	if (!a->opt->record_in_bag)
+		return KIST_OK;
+	rc = fixity_sql(a->cat, count_row, &files, a->err,
+			"SELECT count(*) FROM item WHERE tree_id = $1", "i", t->id);
+	if (rc == KIST_OK)
+		rc = fixity_sql(a->cat, count_row, &problems, a->err,
+				"SELECT count(*) FROM item WHERE tree_id = $1 AND verdict NOT IN"
+				" ('ok', 'registered')", "i", t->id);
+	if (rc != KIST_OK)
+		return rc;
+	{
+		struct kist_premis_agent ag;
+		char detail[512];
+		struct kist_premis_event ev = { .type = KIST_PREMIS_EV_FIX, .agents = &ag, .nagents = 1,
+						.outcome_detail = detail,
+						.object = KIST_PREMIS_BAG_OBJECT };
+
+		kist_premis_agent_kist(&ag);
+		ev.outcome = problems || fwd.problems ? KIST_PREMIS_FAILURE : KIST_PREMIS_SUCCESS;
+		snprintf(detail, sizeof(detail),
+			 "kist fixity audit: bag %s; %lld payload files in the catalog, %lld with "
+			 "problems at their last check", fwd.problems ? "incomplete" : "complete",
+			 (long long)files, (long long)problems);
+		kist_error_clear(&e);
+		if (kist_bag_record_event(abs, &ev, &ag, 1, &e) != KIST_OK) {
+			char shown[4096];
+
+			snprintf(shown, sizeof(shown), "%s:%s", a->vol->name, t->path);
+			kist_findings_add(a->findings, KIST_SEV_FAILURE, "fixity.record-failed", shown,
+					  "not recorded in metadata/premis.xml: %s", e.message);
+		}
+	}
+	return KIST_OK;
+}
+
+static int scan_tree(struct audit *a, const struct tree_row *t)
+{
+	struct entries seen = { 0 }, known = { 0 };
+	struct scan_walk w = { .l = &seen, .prefix = t->path, .at_root = !*t->path };
+	struct kist_walk_options wo = { 0 };
+	struct kist_findings *wf = kist_findings_new();
+	struct entry **unknown = NULL;
+	struct kist_hash_item *items = NULL;
+	struct new_hash nh = { 0 };
+	size_t nunknown = 0, i, j;
+	char *abs = NULL, *root = NULL, *prefix = NULL;
+	int is_bag = strcmp(t->kind, "bag") == 0, rc;
+
+	if (!wf || asprintf(&abs, "%s%s%s", a->vol->path, *t->path ? "/" : "", t->path) < 0) {
+		kist_findings_free(wf);
+		return kist_error_set(a->err, KIST_FAILED, "out of memory");
+	}
+	/* a bag's payload is under data/; its tag files are the bag's own */
+	if (is_bag) {
+		if (asprintf(&root, "%s/data", abs) < 0)
+			root = NULL;
+		if (root && asprintf(&prefix, "%s%sdata", t->path, *t->path ? "/" : "") < 0)
+			prefix = NULL;
+		w.prefix = prefix;
+		w.at_root = 0;
+	} else {
+		root = strdup(abs);
+	}
+	if (!root || !w.prefix) {
+		rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
+		goto out;
+	}
+	/* A tree that is gone as a whole: its files are judged one by one. */
+	if (kist_walk(root, &wo, scan_file, &w, wf, a->err) != KIST_OK) {
+		kist_error_clear(a->err);
+		if (seen.oom) {
+			rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
+			goto out;
+		}
+	}
+	rc = fixity_sql(a->cat, known_row, &known, a->err,
+			"SELECT id, path, size, expected, verdict FROM item WHERE tree_id = $1", "i",
+			t->id);
+	if (known.oom)
+		rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
+	if (rc != KIST_OK)
+		goto out;
+	qsort(seen.e, seen.n, sizeof(*seen.e), cmp_entry);
+	qsort(known.e, known.n, sizeof(*known.e), cmp_entry);
+	if (!(unknown = calloc(seen.n + 1, sizeof(*unknown)))) {
+		rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
+		goto out;
+	}
+	/* merge: seen but not registered -> unknown; registered but not seen ->
+	 * gone (left unmatched in known) */
+	for (i = 0, j = 0; i < seen.n;) {
+		int c = j < known.n ? strcmp(seen.e[i].path, known.e[j].path) : -1;
+
+		if (c == 0) {
+			known.e[j].matched = 1;
+			seen.e[i].id = known.e[j].id;
+			if (!known.e[j].expected)   /* known as new: still new */
+				unknown[nunknown++] = &seen.e[i];
+			i++, j++;
+		} else if (c < 0) {
+			unknown[nunknown++] = &seen.e[i++];
+		} else {
+			j++;
+		}
+	}
+	if (nunknown) {
+		struct kist_pipeline_options po;
+
+		nh.algs = 0;
+		for (const char *p = t->algs; p && *p;) {
+			char name[32];
+			size_t len = strcspn(p, ",");
+			int alg;
+
+			snprintf(name, sizeof(name), "%.*s", (int)(len < 31 ? len : 31), p);
+			if ((alg = kist_alg_from_name(name)) >= 0)
+				nh.algs |= KIST_ALG_BIT(alg);
+			p += len + (p[len] == ',');
+		}
+		if (!nh.algs)
+			nh.algs = KIST_ALG_BIT(KIST_ALG_SHA256);
+		items = calloc(nunknown, sizeof(*items));
+		nh.found = calloc(nunknown, sizeof(*nh.found));
+		if (!items || !nh.found) {
+			rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
+			goto out;
+		}
+		for (i = 0; i < nunknown; i++) {
+			items[i].path = unknown[i]->path;
+			items[i].size = UINT64_MAX;
+		}
+		kist_pipeline_options_init(&po);
+		po.algs = nh.algs;
+		po.jobs = a->opt->jobs;
+		po.dirfd = a->volfd;
+		po.beneath = 1;
+		po.nofollow = 1;
+		kist_pipeline_run(&po, items, nunknown, new_result, &nh, a->err);
+		kist_error_clear(a->err);
+		if (nh.oom) {
+			rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
+			goto out;
+		}
+	}
+	if (!volume_still_there(a)) {
+		rc = KIST_WARN;
+		goto out;
+	}
+	/* write it all in one transaction */
+	if ((rc = fixity_begin(a->cat, a->err)) != KIST_OK)
+		goto out;
+	for (i = 0; rc == KIST_OK && i < nunknown; i++) {
+		struct entry *u = unknown[i];
+		struct entry *gone = NULL;
+		int64_t now = fixity_now_ms();
+
+		if (!nh.found[i])
+			continue;
+		for (j = 0; j < known.n; j++) {
+			struct entry *k = &known.e[j];
+
+			if (!k->matched && k->expected && k->size == u->size &&
+			    fixity_digests_equal(k->expected, nh.found[i]) == 1) {
+				gone = k;
+				break;
+			}
+		}
+		if (gone) {
+			const char *sl_old = strrchr(gone->path, '/'), *sl_new = strrchr(u->path, '/');
+			size_t dl_old = sl_old ? (size_t)(sl_old - gone->path) : 0,
+			       dl_new = sl_new ? (size_t)(sl_new - u->path) : 0;
+			int verdict = dl_old == dl_new && strncmp(gone->path, u->path, dl_old) == 0
+					      ? KIST_VERDICT_RENAMED : KIST_VERDICT_MOVED;
+			char detail[4200];
+			int mine = 0;
+
+			gone->matched = 1;
+			snprintf(detail, sizeof(detail), "was %s", gone->path);
+			if (u->id)   /* the unknown file's own "new" row makes way */
+				rc = fixity_sql(a->cat, NULL, NULL, a->err,
+						"DELETE FROM item WHERE id = $1", "i", u->id);
+			if (rc == KIST_OK)
+				rc = write_verdict(a, 0, gone->id, u->path, verdict, gone->expected,
+						   nh.found[i], u->size, u->inode, detail, &mine);
+			if (rc == KIST_OK && mine)
+				report(a, verdict, u->path, detail);
+			continue;
+		}
+		if (a->opt->adopt) {
+			int64_t id = 0;
+
+			rc = fixity_sql(a->cat, fixity_row_int64, &id, a->err,
+					"INSERT INTO item (volume_id, tree_id, path, size, inode, expected,"
+					" found, verdict, first_seen, last_check) VALUES ($1, $2, $3, $4, $5,"
+					" $6, $6, 'registered', $7, $7) ON CONFLICT (volume_id, path) DO UPDATE"
+					" SET expected = excluded.expected, found = excluded.found, verdict ="
+					" 'registered', size = excluded.size, first_seen = excluded.first_seen,"
+					" last_check = excluded.last_check RETURNING id",
+					"iisuisi", a->vol->id, t->id, u->path, u->size, u->inode, nh.found[i],
+					now);
+			if (rc == KIST_OK)
+				rc = fixity_record_check(a->cat, id, now, KIST_VERDICT_REGISTERED, u->path,
+							 nh.found[i], nh.found[i], "adopted", a->err);
+			if (rc == KIST_OK) {
+				char shown[4096];
+
+				snprintf(shown, sizeof(shown), "%s:%s", a->vol->name, u->path);
+				kist_findings_add(a->findings, KIST_SEV_INFO, "fixity.adopted", shown,
+						  "new file registered");
+				a->res->verdicts[KIST_VERDICT_REGISTERED]++;
+			}
+		} else {
+			int64_t id = 0;
+
+			rc = fixity_sql(a->cat, fixity_row_int64, &id, a->err,
+					"INSERT INTO item (volume_id, tree_id, path, size, inode, found,"
+					" verdict, first_seen, last_check) VALUES ($1, $2, $3, $4, $5, $6,"
+					" 'new', $7, $7) ON CONFLICT (volume_id, path) DO UPDATE SET found ="
+					" excluded.found, size = excluded.size, last_check ="
+					" excluded.last_check RETURNING id",
+					"iisuisi", a->vol->id, t->id, u->path, u->size, u->inode, nh.found[i],
+					now);
+			if (rc == KIST_OK)
+				rc = fixity_record_check(a->cat, id, now, KIST_VERDICT_NEW, u->path, NULL,
+							 nh.found[i], NULL, a->err);
+			if (rc == KIST_OK)
+				report(a, KIST_VERDICT_NEW, u->path,
+				       "not registered (kist fixity audit --adopt registers it)");
+		}
+	}
+	/* gone and not found elsewhere: missing (or, if only known as new, forgotten) */
+	for (j = 0; rc == KIST_OK && j < known.n; j++) {
+		struct entry *k = &known.e[j];
+		int mine = 0;
+
+		if (k->matched)
+			continue;
+		if (!k->expected) {
+			rc = fixity_sql(a->cat, NULL, NULL, a->err, "DELETE FROM item WHERE id = $1",
+					"i", k->id);
+			continue;
+		}
+		rc = write_verdict(a, 0, k->id, k->path, KIST_VERDICT_MISSING, k->expected, NULL, k->size,
+				   -1, NULL, &mine);
+		if (rc == KIST_OK && mine) {
+			a->res->checked++;
+			report(a, KIST_VERDICT_MISSING, k->path, "no longer there");
+		}
+	}
+	if (rc == KIST_OK)
+		rc = fixity_sql(a->cat, NULL, NULL, a->err,
+				"UPDATE tree SET last_scan = $2, lease_owner = NULL, lease_until = NULL"
+				" WHERE id = $1", "ii", t->id, fixity_now_ms());
+	if (rc == KIST_OK)
+		rc = fixity_commit(a->cat, a->err);
+	else
+		fixity_rollback(a->cat);
+	if (rc == KIST_OK && is_bag)
+		rc = check_bag(a, t, abs);
+out:
+	if (nh.found)
+		for (i = 0; i < nunknown; i++)
+			free(nh.found[i]);
+	free(nh.found);
+	free(items);
+	free(unknown);
+	entries_free(&seen);
+	entries_free(&known);
+	kist_findings_free(wf);
+	free(prefix);
+	free(root);
+	free(abs);
+	return rc;
+}
+
+static int scan_trees(struct audit *a)
+{
+	struct trees l = { 0 };
+	int64_t now = fixity_now_ms();
+	char sql[768];
+	int rc;
+
+	snprintf(sql, sizeof(sql),
+		 "UPDATE tree SET lease_owner = $1, lease_until = $2 WHERE id IN (SELECT id FROM tree"
+		 " WHERE volume_id = $3 AND last_scan %s $4 AND (lease_until IS NULL OR lease_until"
+		 " < $5) ORDER BY last_scan, id%s) RETURNING id, path, kind, algs",
+		 a->opt->all ? "<" : "<=", a->cat->db->ops->skip_locked);
+	rc = fixity_sql(a->cat, tree_row, &l, a->err, sql, "siiii", a->owner, now + a->lease_ms,
+			a->vol->id, a->opt->all ? a->run_start : now - a->vol->period_ms, now);
+	if (l.oom)
+		rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
+	for (size_t i = 0; rc == KIST_OK && i < l.n; i++) {
+		if (budget_spent(a))
+			break;
+		rc = scan_tree(a, &l.t[i]);
+	}
+	if (rc == KIST_WARN) {
+		kist_findings_add(a->findings, a->opt->fail_offline ? KIST_SEV_FAILURE : KIST_SEV_WARNING,
+				  "volume.offline", a->vol->name,
+				  "went offline during the audit (sentinel gone from %s); "
+				  "nothing recorded", a->vol->path);
+		a->res->volumes_offline++;
+	}
+	/* trees not scanned (budget, offline) wait for the next run */
+	if (rc != KIST_FAILED)
+		fixity_sql(a->cat, NULL, NULL, a->err,
+			   "UPDATE tree SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1",
+			   "s", a->owner);
+	for (size_t i = 0; i < l.n; i++) {
+		free(l.t[i].path);
+		free(l.t[i].kind);
+		free(l.t[i].algs);
+	}
+	free(l.t);
+	return rc;
+}
+
+/* --- volumes --------------------------------------------------------------------------- */
+
+/* SQLite: one audit of a volume per host at a time (a flock next to the
+ * catalog). PostgreSQL: leases share the work instead. -1: busy. */
+static int lock_volume(struct audit *a, int *lockfd)
+{
+	char *path = NULL;
+	int fd;
+
+	*lockfd = -1;
+	if (!a->cat->lockdir)
+		return 0;
+	if (asprintf(&path, "%s.audit-%s.lock", a->cat->lockdir, a->vol->uuid) < 0)
+		return 0;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	free(path);
+	if (fd < 0)
+		return 0;   /* the catalog's own locks still keep it whole */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return -1;
+	}
+	*lockfd = fd;
+	return 0;
+}
+
+static int audit_volume(struct audit *a, struct fixity_volume *v)
+{
+	int lockfd, rc;
+
+	a->vol = v;
+	if ((a->volfd = fixity_volume_open(v)) < 0 || fstat(a->volfd, &a->volst) < 0) {
+		if (a->volfd >= 0)
+			close(a->volfd);
+		a->res->volumes_offline++;
+		kist_findings_add(a->findings, a->opt->fail_offline ? KIST_SEV_FAILURE : KIST_SEV_WARNING,
+				  "volume.offline", v->name,
+				  v->path ? "offline: %s does not hold its sentinel (not mounted?); "
+					    "nothing on it checked"
+					  : "%snot mounted on this host (kist fixity volume add NAME PATH "
+					    "records where it is)", v->path ? v->path : "");
+		return KIST_OK;
+	}
+	if (lock_volume(a, &lockfd) < 0) {
+		a->res->volumes_busy++;
+		kist_findings_add(a->findings, KIST_SEV_WARNING, "volume.busy", v->name,
+				  "another audit of this volume is running on this host; skipped");
+		close(a->volfd);
+		return KIST_OK;
+	}
+	a->res->volumes_audited++;
+	/* holding the host's lock (SQLite): leases from this host are a crashed run's */
+	rc = KIST_OK;
+	if (lockfd >= 0)
+		rc = fixity_sql(a->cat, NULL, NULL, a->err,
+				"UPDATE item SET lease_owner = NULL, lease_until = NULL"
+				" WHERE volume_id = $1 AND lease_owner IS NOT NULL", "i", v->id);
+	if (rc == KIST_OK)
+		rc = scan_trees(a);
+	if (rc == KIST_OK)
+		rc = check_items(a);
+	if (rc == KIST_WARN)
+		rc = KIST_OK;   /* went offline: reported */
+	if (rc != KIST_OK) {
+		struct kist_error keep = *a->err;
+
+		/* leave nothing leased for a full lease period, if the catalog lets us */
+		kist_error_clear(a->err);
+		if (a->cat->db->ops->reconnect(a->cat->db, a->err) == KIST_OK)
+			release_leases(a);
+		*a->err = keep;
+	}
+	if (lockfd >= 0)
+		close(lockfd);
+	close(a->volfd);
+	a->volfd = -1;
+	return rc;
+}
+
+int kist_fixity_audit(struct kist_catalog *cat, const struct kist_fixity_audit_options *opt,
+		      struct kist_fixity_audit_result *res, struct kist_findings *findings,
+		      struct kist_error *err)
+{
+	struct audit a = { .cat = cat, .opt = opt, .res = res, .findings = findings, .err = err,
+			   .volfd = -1 };
+	struct fixity_volume *vols = NULL;
+	size_t n = 0;
+	unsigned char rnd[4] = { 0 };
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	a.start_mono = mono_ms();
+	a.run_start = fixity_now_ms();
+	a.lease_ms = opt->lease_ms > 0 ? opt->lease_ms : 10 * 60 * 1000;
+	{
+		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			if (read(fd, rnd, sizeof(rnd)) < 0)
+				memset(rnd, 0, sizeof(rnd));
+			close(fd);
+		}
+	}
+	snprintf(a.owner, sizeof(a.owner), "%s:%ld:%02x%02x%02x%02x", cat->host, (long)getpid(),
+		 rnd[0], rnd[1], rnd[2], rnd[3]);
+	if ((rc = fixity_volumes(cat, &vols, &n, err)) != KIST_OK)
+		return rc;
+	for (size_t k = 0; k < opt->nvolumes; k++) {
+		size_t i;
+
+		for (i = 0; i < n && strcmp(vols[i].name, opt->volumes[k]) != 0; i++)
+			;
+		if (i == n) {
+			rc = kist_error_set(err, KIST_FAILED, "no volume named '%s'", opt->volumes[k]);
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < n && !a.stop; i++) {
+		int wanted = opt->nvolumes == 0;
+
+		for (size_t k = 0; k < opt->nvolumes; k++)
+			wanted |= strcmp(vols[i].name, opt->volumes[k]) == 0;
+		if (!wanted)
+			continue;
+		if ((rc = audit_volume(&a, &vols[i])) != KIST_OK)
+			break;
+		budget_spent(&a);
+	}
+out:
+	res->elapsed_ms = elapsed(&a);
+	for (size_t i = 0; i < n; i++)
+		fixity_volume_free(&vols[i]);
+	free(vols);
+	return rc;
+}
