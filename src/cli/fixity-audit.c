@@ -28,7 +28,7 @@ static void usage_audit(FILE *out)
 		"on a host; with PostgreSQL, audits on any number of hosts share the work.\n"
 		"\n"
 		"      --volume NAME     only this volume (repeatable; default: all)\n"
-		"      --budget TIME     stop after TIME (s, m, h, d: 2h, 30m)\n"
+		"      --budget TIME     stop after TIME (ms, s, m, h, d: 2h, 30m)\n"
 		"      --max-bytes N     stop after reading N bytes (K, M, G, T: 1024s)\n"
 		"      --all             check everything once, due or not\n"
 		"      --adopt           register new files (unknown files under a registered folder)\n"
@@ -82,6 +82,22 @@ static int parse_bytes(const char *s, uint64_t *out)
 		return -1;
 	*out = (uint64_t)n << shift;
 	return 0;
+}
+
+/* A duration in milliseconds: "2h", "30m", "90s", or "500ms". */
+static int64_t parse_ms(const char *s)
+{
+	size_t len = strlen(s);
+	int64_t d;
+
+	if (len > 2 && strcmp(s + len - 2, "ms") == 0) {
+		char *end;
+		long long n = strtoll(s, &end, 10);
+
+		return end == s + len - 2 && n > 0 ? n : -1;
+	}
+	d = kist_fixity_parse_duration(s);
+	return d > 0 && d < INT64_MAX / 1000 ? d * 1000 : -1;
 }
 
 static void summary(FILE *out, const struct kist_fixity_audit_result *r)
@@ -139,16 +155,17 @@ int cmd_fixity_audit(int argc, char **argv)
 		case OPT_VOLUME: vols[opt.nvolumes++] = optarg; continue;
 		case OPT_BUDGET:
 		case OPT_LEASE:
-			if ((d = kist_fixity_parse_duration(optarg)) <= 0) {
+			d = parse_ms(optarg);
+			if (d <= 0) {
 				cli_usage_error("--%s %s: a duration such as 2h, 30m or 90s",
 						c == OPT_BUDGET ? "budget" : "lease", optarg);
 				free(vols);
 				return EXIT_USAGE;
 			}
 			if (c == OPT_BUDGET)
-				opt.budget_ms = d * 1000;
+				opt.budget_ms = d;
 			else
-				opt.lease_ms = d * 1000;
+				opt.lease_ms = d;
 			continue;
 		case OPT_MAX_BYTES:
 			if (parse_bytes(optarg, &opt.max_bytes) < 0 || opt.max_bytes == 0) {

@@ -27,6 +27,7 @@ struct audit {
 	struct kist_findings *findings;
 	struct kist_error *err;
 	char owner[320];
+	char busy_owner[330];         /* items left for the next run */
 	int64_t start_mono, run_start;
 	int64_t lease_ms;
 	int stop;                 /* budget spent or cancelled */
@@ -172,6 +173,7 @@ struct claimed {
 	char *found;
 	char detail[256];
 	uint64_t bytes;
+	int busy;                 /* changed while read: left for the next run */
 };
 
 struct batch {
@@ -272,6 +274,7 @@ static int item_result(void *ctx, const struct kist_hash_result *r)
 		snprintf(shown, sizeof(shown), "%s:%s", h->a->vol->name, c->path);
 		kist_findings_add(h->a->findings, KIST_SEV_WARNING, "fixity.busy", shown,
 				  "changed while it was read; nothing recorded, checked again next run");
+		c->busy = 1;
 	} else if (strcmp(r->fail_code, "file.missing") == 0) {
 		c->verdict = KIST_VERDICT_MISSING;
 	} else if (r->fail_errno == EACCES || r->fail_errno == EPERM) {
@@ -302,6 +305,13 @@ static int write_batch(struct audit *a, struct batch *b)
 			struct claimed *c = &b->c[i];
 			int mine = 0;
 
+			if (c->busy) {
+				/* held to the end of this run, so it is not claimed again now */
+				rc = fixity_sql(a->cat, NULL, NULL, a->err,
+						"UPDATE item SET lease_owner = $2 WHERE id = $1 AND"
+						" lease_owner = $3", "iss", c->id, a->busy_owner, a->owner);
+				continue;
+			}
 			if (c->verdict < 0)
 				continue;
 			rc = write_verdict(a, 1, c->id, c->path, c->verdict, c->expected, c->found,
@@ -344,6 +354,13 @@ static int check_items(struct audit *a)
 
 		rc = fixity_sql(a->cat, claim_row, &b, a->err, sql, "siiiii", a->owner,
 				now + a->lease_ms, a->vol->id, due, now, (int64_t)limit);
+		if (rc != KIST_OK && !b.oom && b.n == 0 &&
+		    a->cat->db->ops->reconnect(a->cat->db, a->err) == KIST_OK) {
+			/* the server came back (PostgreSQL restarted): once more */
+			kist_error_clear(a->err);
+			rc = fixity_sql(a->cat, claim_row, &b, a->err, sql, "siiiii", a->owner,
+					now + a->lease_ms, a->vol->id, due, now, (int64_t)limit);
+		}
 		if (b.oom)
 			rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
 		if (rc != KIST_OK || b.n == 0) {
@@ -470,10 +487,20 @@ static int cmp_entry(const void *x, const void *y)
 	return strcmp(((const struct entry *)x)->path, ((const struct entry *)y)->path);
 }
 
+/* Is path inside the folder dir (both volume-relative; "" is the root)? */
+static int under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return n == 0 || (strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0'));
+}
+
 struct scan_walk {
 	struct entries *l;
+	const struct entries *bags;   /* other bags: their own trees */
 	const char *prefix;           /* the tree below the volume root */
 	int at_root;
+	int root_is_file;
 };
 
 static int scan_file(void *ctx, const struct kist_walk_entry *e)
@@ -481,13 +508,24 @@ static int scan_file(void *ctx, const struct kist_walk_entry *e)
 	struct scan_walk *w = ctx;
 	struct entry *x;
 
+	if (e->type == KIST_ENTRY_DIR && *e->rel && w->bags->n) {
+		char *p = NULL;
+		int skip = 0;
+
+		if (asprintf(&p, "%s%s%s", w->prefix, *w->prefix ? "/" : "", e->rel) < 0)
+			return -1;
+		for (size_t i = 0; i < w->bags->n && !skip; i++)
+			skip = strcmp(p, w->bags->e[i].path) == 0;
+		free(p);
+		return skip;   /* a bag inside the tree is scanned as a bag */
+	}
 	if (e->type != KIST_ENTRY_FILE)
 		return 0;
 	if (w->at_root && strcmp(e->rel, KIST_FIXITY_SENTINEL) == 0)
 		return 0;
 	if (!(x = entries_add(w->l)))
 		return -1;
-	if (strcmp(e->rel, e->path) == 0)   /* a file given as the root */
+	if (w->root_is_file)
 		x->path = strdup(w->prefix);
 	else if (!*w->prefix)
 		x->path = strdup(e->rel);
@@ -518,6 +556,17 @@ static int known_row(void *ctx, int nc, char **vals)
 	x->expected = vals[3] ? strdup(vals[3]) : NULL;
 	x->verdict = strdup(vals[4]);
 	if (!x->path || !x->verdict || (vals[3] && !x->expected))
+		return l->oom = 1;
+	return 0;
+}
+
+static int bag_row(void *ctx, int nc, char **vals)
+{
+	struct entries *l = ctx;
+	struct entry *x = entries_add(l);
+
+	(void)nc;
+	if (!x || !(x->path = strdup(vals[0])))
 		return l->oom = 1;
 	return 0;
 }
@@ -666,8 +715,8 @@ static int check_bag(struct audit *a, const struct tree_row *t, const char *abs)
 
 static int scan_tree(struct audit *a, const struct tree_row *t)
 {
-	struct entries seen = { 0 }, known = { 0 };
-	struct scan_walk w = { .l = &seen, .prefix = t->path, .at_root = !*t->path };
+	struct entries seen = { 0 }, known = { 0 }, bags = { 0 };
+	struct scan_walk w = { .l = &seen, .bags = &bags, .prefix = t->path, .at_root = !*t->path };
 	struct kist_walk_options wo = { 0 };
 	struct kist_findings *wf = kist_findings_new();
 	struct entry **unknown = NULL;
@@ -696,6 +745,27 @@ static int scan_tree(struct audit *a, const struct tree_row *t)
 		rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
 		goto out;
 	}
+	{
+		struct stat st;
+
+		w.root_is_file = lstat(root, &st) == 0 && !S_ISDIR(st.st_mode);
+	}
+	rc = fixity_sql(a->cat, bag_row, &bags, a->err,
+			"SELECT path FROM tree WHERE volume_id = $1 AND kind = 'bag' AND id <> $2",
+			"ii", a->vol->id, t->id);
+	if (bags.oom)
+		rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
+	if (rc != KIST_OK)
+		goto out;
+	/* only bags inside this tree matter */
+	for (i = 0; i < bags.n;) {
+		if (under(bags.e[i].path, t->path) && strcmp(bags.e[i].path, t->path) != 0) {
+			i++;
+			continue;
+		}
+		free(bags.e[i].path);
+		bags.e[i] = bags.e[--bags.n];
+	}
 	/* A tree that is gone as a whole: its files are judged one by one. */
 	if (kist_walk(root, &wo, scan_file, &w, wf, a->err) != KIST_OK) {
 		kist_error_clear(a->err);
@@ -704,13 +774,40 @@ static int scan_tree(struct audit *a, const struct tree_row *t)
 			goto out;
 		}
 	}
-	rc = fixity_sql(a->cat, known_row, &known, a->err,
-			"SELECT id, path, size, expected, verdict FROM item WHERE tree_id = $1", "i",
-			t->id);
+	/* what the catalog holds under the walked folder, whichever tree
+	 * registered it, but for other bags */
+	if (!*w.prefix) {
+		rc = fixity_sql(a->cat, known_row, &known, a->err,
+				"SELECT id, path, size, expected, verdict FROM item WHERE volume_id = $1",
+				"i", a->vol->id);
+	} else {
+		char sql[512], *lo = NULL, *hi = NULL;
+
+		/* byte order: "dir/" < everything below it < "dir0" */
+		snprintf(sql, sizeof(sql),
+			 "SELECT id, path, size, expected, verdict FROM item WHERE volume_id = $1 AND"
+			 " (path = $2 OR (path%s > $3 AND path%s < $4))", a->cat->db->ops->collate_bytes,
+			 a->cat->db->ops->collate_bytes);
+		if (asprintf(&lo, "%s/", w.prefix) < 0 || asprintf(&hi, "%s0", w.prefix) < 0)
+			rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
+		else
+			rc = fixity_sql(a->cat, known_row, &known, a->err, sql, "isss", a->vol->id,
+					w.prefix, lo, hi);
+		free(lo);
+		free(hi);
+	}
 	if (known.oom)
 		rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
 	if (rc != KIST_OK)
 		goto out;
+	for (i = 0; i < known.n; i++) {
+		for (j = 0; j < bags.n; j++) {
+			if (under(known.e[i].path, bags.e[j].path)) {
+				known.e[i].matched = 1;   /* not this tree's to judge */
+				break;
+			}
+		}
+	}
 	qsort(seen.e, seen.n, sizeof(*seen.e), cmp_entry);
 	qsort(known.e, known.n, sizeof(*known.e), cmp_entry);
 	if (!(unknown = calloc(seen.n + 1, sizeof(*unknown)))) {
@@ -897,6 +994,7 @@ out:
 	free(unknown);
 	entries_free(&seen);
 	entries_free(&known);
+	entries_free(&bags);
 	kist_findings_free(wf);
 	free(prefix);
 	free(root);
@@ -1018,6 +1116,14 @@ static int audit_volume(struct audit *a, struct fixity_volume *v)
 			release_leases(a);
 		*a->err = keep;
 	}
+	{
+		struct kist_error e2;
+
+		kist_error_clear(&e2);
+		fixity_sql(a->cat, NULL, NULL, &e2,
+			   "UPDATE item SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1",
+			   "s", a->busy_owner);
+	}
 	if (lockfd >= 0)
 		close(lockfd);
 	close(a->volfd);
@@ -1051,6 +1157,7 @@ int kist_fixity_audit(struct kist_catalog *cat, const struct kist_fixity_audit_o
 	}
 	snprintf(a.owner, sizeof(a.owner), "%s:%ld:%02x%02x%02x%02x", cat->host, (long)getpid(),
 		 rnd[0], rnd[1], rnd[2], rnd[3]);
+	snprintf(a.busy_owner, sizeof(a.busy_owner), "%s:busy", a.owner);
 	if ((rc = fixity_volumes(cat, &vols, &n, err)) != KIST_OK)
 		return rc;
 	for (size_t k = 0; k < opt->nvolumes; k++) {

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -105,7 +106,13 @@ static int pg_reconnect(struct fixity_db *base, struct kist_error *err)
 
 	if (PQstatus(db->conn) == CONNECTION_OK)
 		return KIST_OK;
-	PQreset(db->conn);
+	/* a restarting server takes a few seconds to accept connections */
+	for (int i = 0; i < 20; i++) {
+		PQreset(db->conn);
+		if (PQstatus(db->conn) == CONNECTION_OK)
+			break;
+		usleep(500 * 1000);
+	}
 	if (PQstatus(db->conn) != CONNECTION_OK)
 		return pg_error(db, "cannot connect again", PQerrorMessage(db->conn), err);
 	PQsetNoticeProcessor(db->conn, quiet_notice, NULL);

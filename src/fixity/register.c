@@ -110,6 +110,7 @@ static char *join_rel(const char *a, const char *b)
 
 struct tree_walk {
 	const char *rel;              /* the tree below the volume root */
+	int root_is_file;
 	struct kist_hash_item *items;
 	int64_t *inodes;
 	size_t n, cap;
@@ -140,7 +141,7 @@ static int walk_file(void *ctx, const struct kist_walk_entry *e)
 		t->cap = cap;
 	}
 	/* a file given as the root is its own tree */
-	p = strcmp(e->rel, e->path) == 0 ? strdup(t->rel) : join_rel(t->rel, e->rel);
+	p = t->root_is_file ? strdup(t->rel) : join_rel(t->rel, e->rel);
 	if (!p)
 		return t->oom = 1, -1;
 	t->items[t->n].path = p;
@@ -185,8 +186,10 @@ static int add_tree(struct reg *r, int volfd, const char *abs, const char *rel,
 	struct kist_walk_options wo = { 0 };
 	struct kist_pipeline_options po;
 	struct tree_hash h = { .r = r, .findings = findings };
+	struct stat st;
 	int rc;
 
+	t.root_is_file = lstat(abs, &st) == 0 && !S_ISDIR(st.st_mode);
 	h.algs = opt->algs ? opt->algs : KIST_ALG_BIT(KIST_ALG_SHA256);
 	rc = kist_walk(abs, &wo, walk_file, &t, findings, r->err);
 	if (t.oom)
