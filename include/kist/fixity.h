@@ -113,7 +113,7 @@ struct kist_fixity_audit_options {
 	unsigned jobs;
 	int adopt;                    /* register new files */
 	int record_in_bag;            /* PREMIS fixity-check event in each bag scanned */
-	size_t batch;                 /* files per claimed batch; 0: 256 */
+	size_t batch;                 /* files per claimed batch; 0: 1024 */
 	int64_t lease_ms;             /* 0: 10 minutes */
 	int fail_offline;             /* an offline volume is a failure, not a warning */
 	struct kist_progress *progress;

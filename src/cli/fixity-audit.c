@@ -36,7 +36,7 @@ static void usage_audit(FILE *out)
 		"      --fail-offline    an offline volume is a failure (exit 3), not a warning\n"
 		"      --lease TIME      how long a claimed batch is ours (default 10m); another\n"
 		"                        worker takes over a crashed worker's batch after it\n"
-		"      --batch N         files per claimed batch (default 256)\n"
+		"      --batch N         files per claimed batch (default 1024)\n"
 		"  -j, --jobs N          worker threads (default: online CPUs)\n"
 		"  -q, --quiet           print nothing when all is well\n"
 		"      --format FORMAT   text (default) or json\n"

@@ -240,11 +240,21 @@ static int release_leases(struct audit *a)
 			  "s", a->owner);
 }
 
+/* Verdicts are written in chunks from the result callback, so the catalog
+ * works while the pipeline's threads hash the next files. */
+#define FLUSH_EVERY 64
+
 struct hashing {
 	struct audit *a;
 	struct batch *b;
 	volatile int cancel;
+	size_t done;              /* results delivered: b->c[0..done) */
+	size_t written;           /* of those, written (or discarded) */
+	int offline;              /* the volume went away: nothing more written */
+	int rc;
 };
+
+static int flush(struct hashing *h);
 
 static int item_result(void *ctx, const struct kist_hash_result *r)
 {
@@ -289,6 +299,10 @@ static int item_result(void *ctx, const struct kist_hash_result *r)
 		snprintf(c->detail, sizeof(c->detail), "%s", r->fail_message);
 	}
 	h->a->res->bytes += r->bytes;
+	h->done = r->index + 1;
+	if (h->done - h->written >= FLUSH_EVERY &&
+	    ((h->rc = flush(h)) != KIST_OK || h->offline))
+		return h->cancel = 1;
 	if (budget_spent(h->a))
 		return h->cancel = 1;
 	return 0;
@@ -296,12 +310,12 @@ static int item_result(void *ctx, const struct kist_hash_result *r)
 
 /* Writes a batch's verdicts in one transaction; after a lost connection,
  * once more on a new one. */
-static int write_batch(struct audit *a, struct batch *b)
+static int write_range(struct audit *a, struct batch *b, size_t from, size_t to)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
 		int rc = fixity_begin(a->cat, a->err);
 
-		for (size_t i = 0; rc == KIST_OK && i < b->n; i++) {
+		for (size_t i = from; rc == KIST_OK && i < to; i++) {
 			struct claimed *c = &b->c[i];
 			int mine = 0;
 
@@ -331,9 +345,40 @@ static int write_batch(struct audit *a, struct batch *b)
 	return KIST_FAILED;
 }
 
+/* Writes the verdicts delivered since the last flush, once the volume is
+ * seen still there (else nothing more of this batch is written). */
+static int flush(struct hashing *h)
+{
+	struct audit *a = h->a;
+	size_t from = h->written, to = h->done;
+	int rc;
+
+	if (to <= from || h->offline)
+		return KIST_OK;
+	if (!volume_still_there(a)) {
+		h->offline = 1;
+		return KIST_OK;
+	}
+	if ((rc = write_range(a, h->b, from, to)) != KIST_OK)
+		return rc;
+	h->written = to;
+	for (size_t i = from; i < to; i++) {
+		struct claimed *c = &h->b->c[i];
+
+		if (c->verdict < 0)
+			continue;
+		a->res->checked++;
+		report(a, c->verdict, c->path,
+		       c->verdict == KIST_VERDICT_MISSING ? "no longer there"
+		       : c->verdict == KIST_VERDICT_CHANGED ? (c->detail[0] ? c->detail : "digest differs")
+		       : c->detail);
+	}
+	return KIST_OK;
+}
+
 static int check_items(struct audit *a)
 {
-	size_t limit = a->opt->batch ? a->opt->batch : 256;
+	size_t limit = a->opt->batch ? a->opt->batch : 1024;
 	int rc = KIST_OK;
 	char sql[1024];
 
@@ -397,40 +442,24 @@ static int check_items(struct audit *a)
 			kist_error_clear(a->err);
 		}
 		free(items);
-		if (rc == KIST_OK && !volume_still_there(a)) {
-			/* unmounted or swapped mid-audit: none of this batch counts */
-			char shown[512];
-
-			snprintf(shown, sizeof(shown), "%s", a->vol->name);
+		if (rc == KIST_OK)
+			rc = h.rc;
+		if (rc == KIST_OK)
+			rc = flush(&h);
+		if (rc == KIST_OK && h.offline) {
+			/* unmounted or swapped mid-audit: nothing read since counts */
 			kist_findings_add(a->findings,
 					  a->opt->fail_offline ? KIST_SEV_FAILURE : KIST_SEV_WARNING,
-					  "volume.offline", shown,
+					  "volume.offline", a->vol->name,
 					  "went offline during the audit (sentinel gone from %s); "
-					  "nothing of this batch recorded", a->vol->path);
+					  "nothing read since recorded", a->vol->path);
 			a->res->volumes_offline++;
-			for (size_t i = 0; i < b.n; i++)
-				b.c[i].verdict = -1;
 			release_leases(a);
 			batch_free(&b);
 			return KIST_WARN;
 		}
 		if (rc == KIST_OK)
-			rc = write_batch(a, &b);
-		if (rc == KIST_OK) {
-			for (size_t i = 0; i < b.n; i++) {
-				struct claimed *c = &b.c[i];
-
-				if (c->verdict < 0)
-					continue;
-				a->res->checked++;
-				report(a, c->verdict, c->path,
-				       c->verdict == KIST_VERDICT_MISSING ? "no longer there"
-				       : c->verdict == KIST_VERDICT_CHANGED
-					       ? (c->detail[0] ? c->detail : "digest differs")
-					       : c->detail);
-			}
 			rc = release_leases(a);
-		}
 		batch_free(&b);
 	}
 	return rc;
