@@ -7,6 +7,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -310,6 +311,169 @@ static int item_result(void *ctx, const struct kist_hash_result *r)
 
 /* Writes a batch's verdicts in one transaction; after a lost connection,
  * once more on a new one. */
+/* A growing SQL text. */
+struct sqlbuf {
+	char *s;
+	size_t len, cap;
+	int oom;
+};
+
+static void sqlbuf_add(struct sqlbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sqlbuf_add(struct sqlbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = 1;
+			return;
+		}
+		if (b->s && b->len + (size_t)n < b->cap) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = (b->cap ? b->cap * 2 : 4096) + (size_t)n;
+		char *g = realloc(b->s, cap);
+
+		if (!g) {
+			b->oom = 1;
+			return;
+		}
+		b->s = g;
+		b->cap = cap;
+	}
+}
+
+struct id_set {
+	int64_t *ids;
+	size_t n, cap;
+	int oom;
+};
+
+static int id_row(void *ctx, int nc, char **vals)
+{
+	struct id_set *s = ctx;
+
+	(void)nc;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		int64_t *g = realloc(s->ids, cap * sizeof(*g));
+
+		if (!g)
+			return s->oom = 1;
+		s->ids = g;
+		s->cap = cap;
+	}
+	s->ids[s->n++] = fixity_atoi64(vals[0]);
+	return 0;
+}
+
+/* The verdicts of files [from, to) in two statements, an UPDATE over a
+ * VALUES list and the INSERT of their checks: a catalog server charges by
+ * the round trip, not by the row. Only rows still leased to us are written. */
+static int write_chunk(struct audit *a, struct batch *b, size_t from, size_t to)
+{
+	struct sqlbuf up = { 0 }, ins = { 0 };
+	struct id_set mine = { 0 };
+	size_t n = 0, k;
+	const char **p = NULL;
+	char (*num)[24] = NULL, now[24];
+	int rc = KIST_OK, np;
+
+	for (size_t i = from; i < to; i++)
+		n += b->c[i].verdict >= 0 && !b->c[i].busy;
+	if (!n)
+		return KIST_OK;
+	if (!(p = calloc(6 * n + 2, sizeof(*p))) || !(num = calloc(2 * n, sizeof(*num)))) {
+		rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
+		goto out;
+	}
+	snprintf(now, sizeof(now), "%lld", (long long)fixity_now_ms());
+	/* UPDATE: $1 now, $2 owner, then id, verdict, found, detail, size */
+	sqlbuf_add(&up, "WITH v (vid, vverdict, vfound, vdetail, vsize) AS (VALUES ");
+	p[0] = now;
+	p[1] = a->owner;
+	np = 2;
+	k = 0;
+	for (size_t i = from; i < to; i++) {
+		struct claimed *c = &b->c[i];
+
+		if (c->verdict < 0 || c->busy)
+			continue;
+		snprintf(num[2 * k], sizeof(num[0]), "%lld", (long long)c->id);
+		snprintf(num[2 * k + 1], sizeof(num[0]), "%llu", (unsigned long long)c->bytes);
+		sqlbuf_add(&up, "%s(CAST($%d AS BIGINT), $%d, $%d, $%d, CAST($%d AS BIGINT))",
+			   k ? ", " : "", np + 1, np + 2, np + 3, np + 4, np + 5);
+		p[np++] = num[2 * k];
+		p[np++] = kist_verdict_name(c->verdict);
+		p[np++] = c->found;
+		p[np++] = c->detail[0] ? c->detail : NULL;
+		p[np++] = num[2 * k + 1];
+		k++;
+	}
+	sqlbuf_add(&up, ") UPDATE item SET verdict = v.vverdict, found = v.vfound, detail = v.vdetail,"
+		   " last_check = CAST($1 AS BIGINT), first_seen = CASE WHEN item.verdict = v.vverdict"
+		   " THEN item.first_seen ELSE CAST($1 AS BIGINT) END, size = CASE WHEN v.vverdict ="
+		   " 'ok' THEN v.vsize ELSE item.size END, lease_owner = NULL, lease_until = NULL"
+		   " FROM v WHERE item.id = v.vid AND item.lease_owner = $2 RETURNING id");
+	if (up.oom) {
+		rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
+		goto out;
+	}
+	if ((rc = a->cat->db->ops->exec(a->cat->db, up.s, np, p, id_row, &mine, a->err)) != KIST_OK)
+		goto out;
+	if (mine.oom) {
+		rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
+		goto out;
+	}
+	/* INSERT: $1 now, $2 host, then id, verdict, path, expected, found, detail */
+	sqlbuf_add(&ins, "INSERT INTO check_log (item_id, time, verdict, path, expected, found, host,"
+		   " detail) VALUES ");
+	p[1] = a->cat->host;
+	np = 2;
+	k = 0;
+	for (size_t i = from; i < to; i++) {
+		struct claimed *c = &b->c[i];
+		int ours = 0;
+
+		if (c->verdict < 0 || c->busy)
+			continue;
+		for (size_t j = 0; j < mine.n && !ours; j++)
+			ours = mine.ids[j] == c->id;
+		if (!ours) {
+			c->verdict = -1;   /* taken over: the other worker's check counts */
+			continue;
+		}
+		snprintf(num[k], sizeof(num[0]), "%lld", (long long)c->id);
+		sqlbuf_add(&ins, "%s(CAST($%d AS BIGINT), CAST($1 AS BIGINT), $%d, $%d, $%d, $%d, $2, $%d)",
+			   k ? ", " : "", np + 1, np + 2, np + 3, np + 4, np + 5, np + 6);
+		p[np++] = num[k];
+		p[np++] = kist_verdict_name(c->verdict);
+		p[np++] = c->path;
+		p[np++] = c->expected;
+		p[np++] = c->found;
+		p[np++] = c->detail[0] ? c->detail : NULL;
+		k++;
+	}
+	if (ins.oom)
+		rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
+	else if (k)
+		rc = a->cat->db->ops->exec(a->cat->db, ins.s, np, p, NULL, NULL, a->err);
+out:
+	free(up.s);
+	free(ins.s);
+	free(mine.ids);
+	free(p);
+	free(num);
+	return rc;
+}
+
 static int write_range(struct audit *a, struct batch *b, size_t from, size_t to)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -317,22 +481,14 @@ static int write_range(struct audit *a, struct batch *b, size_t from, size_t to)
 
 		for (size_t i = from; rc == KIST_OK && i < to; i++) {
 			struct claimed *c = &b->c[i];
-			int mine = 0;
 
-			if (c->busy) {
-				/* held to the end of this run, so it is not claimed again now */
+			if (c->busy)   /* held to the end of this run: not claimed again now */
 				rc = fixity_sql(a->cat, NULL, NULL, a->err,
 						"UPDATE item SET lease_owner = $2 WHERE id = $1 AND"
 						" lease_owner = $3", "iss", c->id, a->busy_owner, a->owner);
-				continue;
-			}
-			if (c->verdict < 0)
-				continue;
-			rc = write_verdict(a, 1, c->id, c->path, c->verdict, c->expected, c->found,
-					   c->bytes, -1, c->detail[0] ? c->detail : NULL, &mine);
-			if (rc == KIST_OK && !mine)
-				c->verdict = -1;   /* taken over: the other worker's check counts */
 		}
+		if (rc == KIST_OK)
+			rc = write_chunk(a, b, from, to);
 		if (rc == KIST_OK)
 			rc = fixity_commit(a->cat, a->err);
 		if (rc == KIST_OK)
