@@ -243,7 +243,7 @@ static int release_leases(struct audit *a)
 
 /* Verdicts are written in chunks from the result callback, so the catalog
  * works while the pipeline's threads hash the next files. */
-#define FLUSH_EVERY 64
+#define FLUSH_EVERY 256
 
 struct hashing {
 	struct audit *a;
@@ -1285,7 +1285,7 @@ static int audit_volume(struct audit *a, struct fixity_volume *v)
 	if (lockfd >= 0)
 		rc = fixity_sql(a->cat, NULL, NULL, a->err,
 				"UPDATE item SET lease_owner = NULL, lease_until = NULL"
-				" WHERE volume_id = $1 AND lease_owner IS NOT NULL", "i", v->id);
+				" WHERE lease_owner IS NOT NULL AND volume_id = $1", "i", v->id);
 	if (rc == KIST_OK)
 		rc = scan_trees(a);
 	if (rc == KIST_OK)

@@ -156,6 +156,8 @@ static const char *const pg_migrations[] = {
 	"CREATE INDEX item_due ON item (volume_id, last_check);"
 	"CREATE INDEX item_tree ON item (tree_id);"
 	"CREATE INDEX check_item ON check_log (item_id, time);",
+	/* 2 -> 3: leased rows only, so releasing and clearing leases is cheap */
+	"CREATE INDEX item_leased ON item (lease_owner) WHERE lease_owner IS NOT NULL;",
 };
 
 static const struct fixity_db_ops pg_ops = {

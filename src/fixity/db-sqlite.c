@@ -255,6 +255,8 @@ static const char *const sqlite_migrations[] = {
 	"CREATE INDEX item_due ON item (volume_id, last_check);"
 	"CREATE INDEX item_tree ON item (tree_id);"
 	"CREATE INDEX check_item ON check_log (item_id, time);",
+	/* 2 -> 3: leased rows only, so releasing and clearing leases is cheap */
+	"CREATE INDEX item_leased ON item (lease_owner) WHERE lease_owner IS NOT NULL;",
 };
 
 static const struct fixity_db_ops sqlite_ops = {
@@ -335,7 +337,9 @@ int fixity_sqlite_open(const char *path, struct fixity_db **out, struct kist_err
 	 * the last transactions, never the catalog. */
 	if (sq_simple(db, "PRAGMA journal_mode=WAL", err) != KIST_OK ||
 	    sq_simple(db, "PRAGMA synchronous=NORMAL", err) != KIST_OK ||
-	    sq_simple(db, "PRAGMA foreign_keys=ON", err) != KIST_OK) {
+	    sq_simple(db, "PRAGMA foreign_keys=ON", err) != KIST_OK ||
+	    /* an audit touches each page of a big catalog again and again */
+	    sq_simple(db, "PRAGMA cache_size=-65536", err) != KIST_OK) {
 		sq_close(&db->base);
 		return KIST_FAILED;
 	}

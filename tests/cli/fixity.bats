@@ -381,7 +381,7 @@ assert r["elapsed_ms"] <= max(100 * 1.05, 100 + per_file) + 100, r' <<<"$output"
 	sqlite3 "$cat" "UPDATE meta SET value = '99' WHERE key = 'schema_version'"
 	krun 3 fixity audit
 	expect_stderr_has "newer than this kist"
-	sqlite3 "$cat" "UPDATE meta SET value = '2' WHERE key = 'schema_version'"
+	sqlite3 "$cat" "UPDATE meta SET value = '3' WHERE key = 'schema_version'"
 	# locked by another process for longer than the wait
 	python3 -c '
 import sqlite3, sys, time
