@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <kist/transfer.h>
+
 #include "cli.h"
 
 void usage_bag_create(FILE *out)
@@ -16,7 +18,8 @@ void usage_bag_create(FILE *out)
 	fprintf(out,
 		"usage: kist bag create [-a ALG,...] [--info 'Label: value']... [--info-file F]\n"
 		"                       [--exclude PATTERN]... [--keep-empty-dirs]\n"
-		"                       [--follow-symlinks] [--link] [--force] [-j N] [-q]\n"
+		"                       [--follow-symlinks] [--link] [--force] [--pack OUT]\n"
+		"                       [-j N] [-q]\n"
 		"                       SOURCE [DEST]\n"
 		"\n"
 		"Makes a BagIt 1.0 bag (RFC 8493) of the folder SOURCE.\n"
@@ -52,6 +55,8 @@ void usage_bag_create(FILE *out)
 		"                          file object per payload file, the creation and\n"
 		"                          digest events, the agents)\n"
 		"      --agent NAME        the person recorded in PREMIS (default: login name)\n"
+		"      --pack OUT          then write the bag into OUT (.tar, .tar.gz, .tgz,\n"
+		"                          .zip), as kist bag pack does\n"
 		"      --format FORMAT     text (default) or json\n"
 		"  -j, --jobs N            worker threads (default: online CPUs)\n"
 		"  -q, --quiet             no summary line, no warnings\n"
@@ -214,8 +219,32 @@ static int read_oxum(const char *bag, unsigned long long *bytes, unsigned long l
 	return rc;
 }
 
+/* --pack: the new bag into one archive (kist bag pack), once it is made. */
+static int pack_after(const char *bag, const char *out, struct kist_findings *findings)
+{
+	struct kist_bag_pack_options po = { 0 };
+	struct kist_error err;
+	int rc;
+
+	kist_error_clear(&err);
+	rc = kist_bag_pack(bag, out, &po, findings, &err);
+	if (rc == KIST_OK) {
+		if (!cli.quiet && cli.format != FORMAT_JSON) {
+			cli_print_escaped(stdout, out);
+			fputs(": packed ", stdout);
+			cli_print_escaped(stdout, bag);
+			putchar('\n');
+		}
+		return EXIT_OK_;
+	}
+	if (err.message[0])
+		cli_message("error", "%s", err.message);
+	cli_message(NULL, "%s: the bag was made; the archive was not written", out);
+	return rc == KIST_INVALID ? EXIT_PROBLEM : EXIT_CANNOT;
+}
+
 enum { OPT_INFO = CLI_OPT_FIRST_COMMAND, OPT_INFO_FILE, OPT_EXCLUDE, OPT_KEEP_EMPTY, OPT_LINK,
-       OPT_FORCE, OPT_NO_PREMIS, OPT_AGENT };
+       OPT_FORCE, OPT_NO_PREMIS, OPT_AGENT, OPT_PACK };
 
 int cmd_bag_create(int argc, char **argv)
 {
@@ -230,6 +259,7 @@ int cmd_bag_create(int argc, char **argv)
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "no-premis", no_argument, NULL, OPT_NO_PREMIS },
 		{ "agent", required_argument, NULL, OPT_AGENT },
+		{ "pack", required_argument, NULL, OPT_PACK },
 		CLI_GLOBAL_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -237,7 +267,7 @@ int cmd_bag_create(int argc, char **argv)
 	struct kist_bag_info info;
 	struct kist_findings *findings = NULL;
 	struct kist_error err;
-	const char **exclude = NULL, *source, *dest, *bag;
+	const char **exclude = NULL, *source, *dest, *bag, *pack = NULL;
 	size_t nexclude = 0;
 	int opt, code = EXIT_USAGE, rc;
 
@@ -271,6 +301,7 @@ int cmd_bag_create(int argc, char **argv)
 		case OPT_FORCE: o.force = 1; break;
 		case OPT_NO_PREMIS: o.no_premis = 1; break;
 		case OPT_AGENT: o.agent = optarg; break;
+		case OPT_PACK: pack = optarg; break;
 		case 'h':
 			usage_bag_create(stdout);
 			code = EXIT_OK_;
@@ -298,6 +329,10 @@ int cmd_bag_create(int argc, char **argv)
 		}
 	if (!dest && o.follow_symlinks) {
 		cli_usage_error("--follow-symlinks needs a DEST: a bag made in place would hold the links");
+		goto out;
+	}
+	if (pack && kist_pack_format_for_name(pack) < 0) {
+		cli_usage_error("--pack %s: name the archive .tar, .tar.gz, .tgz or .zip", pack);
 		goto out;
 	}
 	if (!dest && o.link) {
@@ -356,6 +391,8 @@ int cmd_bag_create(int argc, char **argv)
 			printf(": bagged %llu file%s, %llu byte%s (%s)\n", files, files == 1 ? "" : "s", bytes,
 			       bytes == 1 ? "" : "s", algs);
 		}
+		if (pack && code == EXIT_OK_)
+			code = pack_after(bag, pack, findings);
 	} else {
 		if (rc == KIST_FAILED && err.message[0])
 			cli_message("error", "%s", err.message);

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <kist/bag.h>
@@ -21,6 +22,11 @@ void usage_bag_validate(FILE *out)
 		"lists is there and every payload file is listed; it is valid when it is\n"
 		"complete and every checksum in every payload and tag manifest matches.\n"
 		"Each file is read once, whatever the number of manifests.\n"
+		"\n"
+		"A BAG that is a file (.tar, .tar.gz, .tgz, .zip) is a serialized bag: it is\n"
+		"validated in one streaming pass, never unpacked, with the same checks,\n"
+		"findings and exit codes; its one top-level directory should bear the\n"
+		"archive's name.\n"
 		"\n"
 		"      --completeness-only  check completeness; read no payload bytes\n"
 		"      --record             record the outcome in metadata/premis.xml as a\n"
@@ -267,6 +273,14 @@ int cmd_bag_validate(int argc, char **argv)
 	if (optind >= argc) {
 		cli_usage_error("which bag? (kist bag validate BAG...)");
 		return EXIT_USAGE;
+	}
+	for (int i = optind; rec && i < argc; i++) {
+		struct stat st;
+
+		if (stat(argv[i], &st) == 0 && !S_ISDIR(st.st_mode)) {
+			cli_usage_error("%s: --record writes into a bag directory, not an archive", argv[i]);
+			return EXIT_USAGE;
+		}
 	}
 	opt.level = fast ? KIST_BAG_CHECK_FAST
 		    : completeness ? KIST_BAG_CHECK_COMPLETENESS : KIST_BAG_CHECK_FULL;
