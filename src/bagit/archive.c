@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -43,6 +44,7 @@
 #define TAG_MEMORY_MAX (256u << 20)      /* tag files other than manifests, in all */
 #define MANIFEST_MAX ((size_t)4 << 30)   /* one manifest */
 #define RATIO_FLOOR (32u << 20)          /* the ratio guard starts past this many bytes */
+#define DIRECT_MIN (256u << 10)         /* entries read by the workers themselves */
 #define ALL_ALGS ((kist_algset)((1u << KIST_ALG_COUNT) - 1))
 
 enum { E_REG, E_DIR, E_SYMLINK, E_HARD, E_SPECIAL };
@@ -82,6 +84,8 @@ struct xa {
 	int stop;                   /* a guard or a damaged archive ended the pass */
 	int failed_oom;
 	struct kist_shash *hasher;
+	int fd;                     /* the archive, for workers' preads; -1 if not seekable */
+	uint64_t file_size;
 	char **odd;
 	size_t nodd;
 };
@@ -334,13 +338,17 @@ static int is_manifest(const char *rest, int *alg, int *is_tag)
 	return 1;
 }
 
-static void store_digest(void *ctx, size_t id, kist_algset algs,
+static void store_digest(void *ctx, size_t id, kist_algset algs, int failed,
 			 unsigned char digest[KIST_ALG_COUNT][KIST_DIGEST_MAX])
 {
 	struct xa *x = ctx;
 	struct xent *e = &x->e[id];
 	size_t len = 0, off = 0;
 
+	if (failed) {
+		e->failed = 1;
+		return;
+	}
 	for (int a = 0; a < KIST_ALG_COUNT; a++)
 		if (algs & KIST_ALG_BIT(a))
 			len += kist_alg_size(a);
@@ -356,6 +364,23 @@ static void store_digest(void *ctx, size_t id, kist_algset algs,
 	e->algs = algs;
 }
 
+/* An uncompressed archive in a regular file holds a large entry's bytes as
+ * they are, at the position the reader has reached: the workers can read
+ * them there themselves, in parallel, as they read a directory's files. The
+ * first block libarchive gave must be the same bytes at that position, or
+ * the entry is read the ordinary way. */
+static int try_direct(struct xa *x, size_t idx, kist_algset algs, uint64_t data_off,
+		      uint64_t declared, const void *first, size_t len)
+{
+	unsigned char probe[4096];
+	size_t n = len < sizeof(probe) ? len : sizeof(probe);
+
+	if (data_off + declared > x->file_size || !n ||
+	    pread(x->fd, probe, n, (off_t)data_off) != (ssize_t)n || memcmp(probe, first, n) != 0)
+		return 0;
+	return kist_shash_range(x->hasher, idx, algs, x->fd, data_off, declared) == 0;
+}
+
 /* The bytes of a regular entry: to the hasher (payload), memory (tag files)
  * and the sink. Returns -1 when the pass must stop. */
 static int read_file(struct xa *x, size_t idx, const char *rest, int keep, uint64_t declared,
@@ -367,15 +392,17 @@ static int read_file(struct xa *x, size_t idx, const char *rest, int keep, uint6
 	void *out = NULL;
 	size_t memcap = 0, cap = 0;
 	uint64_t got = 0;
-	int rc = 0, alg, is_tag;
+	int rc = 0, alg, is_tag, direct = 0;
+	/* where the entry's bytes start, for an uncompressed archive */
+	int64_t data_off = x->fd >= 0 && archive_filter_count(x->a) == 1 &&
+			   archive_filter_code(x->a, 0) == ARCHIVE_FILTER_NONE
+			   ? archive_filter_bytes(x->a, 0) : -1;
 
 	if (payload && x->opt->level == KIST_BAG_CHECK_FULL)
 		algs = x->payload_algs ? x->payload_algs : ALL_ALGS;
 	if (keep)
 		memcap = is_manifest(rest, &alg, &is_tag) ? MANIFEST_MAX
 			 : TAG_MEMORY_MAX - (x->tag_memory < TAG_MEMORY_MAX ? x->tag_memory : TAG_MEMORY_MAX);
-	if (algs && !(job = kist_shash_begin(x->hasher, idx, algs)))
-		goto oom;
 	if (x->sink && !(out = x->sink->file_begin(x->sink->ctx, rest, archive_entry_perm(ae))))
 		rc = -1;
 	while (!rc) {
@@ -392,6 +419,26 @@ static int read_file(struct xa *x, size_t idx, const char *rest, int keep, uint6
 			rc = -1;
 			break;
 		}
+		if (!got && offset == 0 && algs && !job && !out && data_off >= 0 &&
+		    declared >= DIRECT_MIN && !archive_entry_sparse_count(ae) &&
+		    try_direct(x, idx, algs, (uint64_t)data_off, declared, buf, size)) {
+			direct = 1;
+			if (guard(x, rest, declared) < 0) {
+				rc = -1;
+				break;
+			}
+			if (archive_read_data_skip(x->a) < ARCHIVE_WARN) {
+				damaged(x, rest, "cannot read past the entry");
+				x->e[idx].failed = 1;
+				rc = -1;
+			}
+			if (x->opt->progress)
+				kist_progress_add_bytes(x->opt->progress, declared);
+			got = declared;
+			break;
+		}
+		if (algs && !job && !(job = kist_shash_begin(x->hasher, idx, algs)))
+			goto oom;
 		/* a sparse entry's holes are zeros */
 		while (offset >= 0 && (uint64_t)offset > got) {
 			static const unsigned char zeros[65536];
@@ -469,6 +516,8 @@ oom:
 done:
 	if (keep)
 		x->tag_memory += x->e[idx].memlen;
+	if (algs && !job && !direct && !x->failed_oom && (job = kist_shash_begin(x->hasher, idx, algs)) == NULL)
+		x->failed_oom = 1;   /* an empty entry still has digests */
 	if (job)
 		kist_shash_end(job);
 	if (out && x->sink->file_end(out, archive_entry_mtime(ae), archive_entry_mtime_nsec(ae),
@@ -722,6 +771,8 @@ static void xa_free(struct xa *x)
 		free(x->odd[i]);
 	free(x->odd);
 	kist_shash_free(x->hasher);
+	if (x->fd >= 0)
+		close(x->fd);
 	if (x->a)
 		archive_read_free(x->a);
 }
@@ -813,6 +864,7 @@ int kist_archive_validate(const char *path, const struct kist_bag_validate_optio
 	x.sink = sink;
 	x.fs = findings;
 	x.name = path;
+	x.fd = -1;
 	if (!(x.a = archive_read_new()) || !(x.hasher = kist_shash_new(x.opt->jobs))) {
 		rc = kist_error_set(err, KIST_FAILED, "out of memory");
 		goto out;
@@ -828,6 +880,17 @@ int kist_archive_validate(const char *path, const struct kist_bag_validate_optio
 				  path, archive_error_string(x.a));
 		rc = kist_error_sys(err, e > 0 ? e : EIO, "%s", path);
 		goto out;
+	}
+	{
+		struct stat st;
+
+		x.fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (x.fd >= 0 && (fstat(x.fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+			close(x.fd);
+			x.fd = -1;
+		} else if (x.fd >= 0) {
+			x.file_size = (uint64_t)st.st_size;
+		}
 	}
 	while (!x.stop) {
 		r = archive_read_next_header(x.a, &ae);

@@ -9,6 +9,7 @@
  * shape: one read, every digest, all cores. */
 #include <config.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,9 @@ struct kist_shash_job {
 	kist_algset algs;
 	struct block *head, *tail;       /* queued, not yet digested */
 	struct block *fill;              /* the reader's partial block */
-	int eof, taken;
+	int eof, taken, failed;
+	int fd;                          /* a range job: bytes read by the worker */
+	uint64_t offset, length;
 	unsigned char digest[KIST_ALG_COUNT][KIST_DIGEST_MAX];
 };
 
@@ -90,10 +93,40 @@ static void unlink_open(struct kist_shash *h, struct kist_shash_job *j)
 		h->open_tail = prev;
 }
 
+/* A range job: the worker reads the bytes itself (pread), as the pipeline
+ * does from a file, so large entries of an uncompressed archive are hashed
+ * on all cores without a copy. */
+static void hash_range(struct kist_shash_job *j, struct kist_digest **d, unsigned char **buf)
+{
+	uint64_t off = j->offset, left = j->length;
+
+	if (!*buf && !(*buf = malloc(BLOCK))) {
+		j->failed = 1;
+		return;
+	}
+	while (left) {
+		size_t want = left > BLOCK ? BLOCK : (size_t)left;
+		ssize_t n = pread(j->fd, *buf, want, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			j->failed = 1;
+			return;
+		}
+		for (int a = 0; a < KIST_ALG_COUNT; a++)
+			if ((j->algs & KIST_ALG_BIT(a)) && d[a])
+				kist_digest_update(d[a], *buf, (size_t)n);
+		off += (uint64_t)n;
+		left -= (uint64_t)n;
+	}
+}
+
 static void *worker(void *arg)
 {
 	struct kist_shash *h = arg;
 	struct kist_digest *d[KIST_ALG_COUNT] = { NULL };
+	unsigned char *buf = NULL;
 
 	pthread_mutex_lock(&h->lock);
 	for (;;) {
@@ -112,8 +145,13 @@ static void *worker(void *arg)
 				if (d[a])
 					kist_digest_begin(d[a]);
 			}
-		pthread_mutex_lock(&h->lock);
-		for (;;) {
+		if (j->fd >= 0) {
+			hash_range(j, d, &buf);
+			pthread_mutex_lock(&h->lock);
+		} else {
+			pthread_mutex_lock(&h->lock);
+		}
+		for (; j->fd < 0;) {
 			struct block *b = j->head;
 
 			if (!b) {
@@ -149,6 +187,7 @@ static void *worker(void *arg)
 	pthread_mutex_unlock(&h->lock);
 	for (int a = 0; a < KIST_ALG_COUNT; a++)
 		kist_digest_free(d[a]);
+	free(buf);
 	return NULL;
 }
 
@@ -244,6 +283,7 @@ struct kist_shash_job *kist_shash_begin(struct kist_shash *h, size_t id, kist_al
 	j->h = h;
 	j->id = id;
 	j->algs = algs;
+	j->fd = -1;
 	pthread_mutex_lock(&h->lock);
 	if (h->open_tail)
 		h->open_tail->next = j;
@@ -254,6 +294,32 @@ struct kist_shash_job *kist_shash_begin(struct kist_shash *h, size_t id, kist_al
 	pthread_cond_signal(&h->work_cv);
 	pthread_mutex_unlock(&h->lock);
 	return j;
+}
+
+int kist_shash_range(struct kist_shash *h, size_t id, kist_algset algs, int fd, uint64_t offset,
+		     uint64_t length)
+{
+	struct kist_shash_job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return -1;
+	j->h = h;
+	j->id = id;
+	j->algs = algs;
+	j->fd = fd;
+	j->offset = offset;
+	j->length = length;
+	j->eof = 1;
+	pthread_mutex_lock(&h->lock);
+	if (h->open_tail)
+		h->open_tail->next = j;
+	else
+		h->open = j;
+	h->open_tail = j;
+	h->pending++;
+	pthread_cond_signal(&h->work_cv);
+	pthread_mutex_unlock(&h->lock);
+	return 0;
 }
 
 static void post(struct kist_shash_job *j, struct block *b)
@@ -327,7 +393,7 @@ void kist_shash_collect(struct kist_shash *h, int wait, kist_shash_done_fn fn, v
 			struct kist_shash_job *j = done;
 
 			done = j->next;
-			fn(ctx, j->id, j->algs, j->digest);
+			fn(ctx, j->id, j->failed ? 0 : j->algs, j->failed, j->digest);
 			free(j);
 		}
 		if (!wait || !h->pending)

@@ -68,9 +68,14 @@ void kist_shash_free(struct kist_shash *h);
 /* Starts an entry; id comes back with its digests. NULL when out of memory. */
 struct kist_shash_job *kist_shash_begin(struct kist_shash *h, size_t id, kist_algset algs);
 int kist_shash_write(struct kist_shash_job *j, const void *buf, size_t len);
+/* An entry whose bytes lie at offset in the open file fd (an uncompressed
+ * archive): read by the worker with pread. fd must stay open until
+ * collected. */
+int kist_shash_range(struct kist_shash *h, size_t id, kist_algset algs, int fd, uint64_t offset,
+		     uint64_t length);
 void kist_shash_end(struct kist_shash_job *j);
 /* Calls fn for every finished entry; wait: first wait for all to finish. */
-typedef void (*kist_shash_done_fn)(void *ctx, size_t id, kist_algset algs,
+typedef void (*kist_shash_done_fn)(void *ctx, size_t id, kist_algset algs, int failed,
 				   unsigned char digest[KIST_ALG_COUNT][KIST_DIGEST_MAX]);
 void kist_shash_collect(struct kist_shash *h, int wait, kist_shash_done_fn fn, void *ctx);
 

@@ -10,7 +10,6 @@
  * created. Only a valid bag is renamed to DIR/NAME (never over an existing
  * one); otherwise the temporary directory and all in it are removed, so
  * nothing left behind looks like a complete bag. */
-#define _GNU_SOURCE 1
 #include <config.h>
 
 #include <dirent.h>
