@@ -876,6 +876,13 @@ int kist_archive_validate(const char *path, const struct kist_bag_validate_optio
 	if (archive_read_open_filename(x.a, path, READ_BLOCK) != ARCHIVE_OK) {
 		int e = archive_errno(x.a);
 
+		if (e == EILSEQ || e <= 0) {   /* libarchive's "file format" and "misc" errors */
+			/* read, but not an archive kist knows: bad data */
+			kist_findings_add(findings, KIST_SEV_ERROR, "archive.corrupt", NULL,
+					  "not a tar, tar.gz or zip archive: %s", archive_error_string(x.a));
+			rc = KIST_INVALID;
+			goto out;
+		}
 		kist_findings_add(findings, KIST_SEV_FAILURE, "bag.unreadable", NULL, "cannot read %s: %s",
 				  path, archive_error_string(x.a));
 		rc = kist_error_sys(err, e > 0 ? e : EIO, "%s", path);
