@@ -52,6 +52,7 @@
 #include <kist/pipeline.h>
 #include <kist/premis.h>
 #include <kist/progress.h>
+#include <kist/transfer.h>
 #include <kist/walk.h>
 
 #include "transfer.h"
@@ -1335,7 +1336,7 @@ int kist_bag_validate(const char *path, const struct kist_bag_validate_options *
 	memset(&st, 0, sizeof(st));
 	st.st_mode = S_IFDIR;
 	/* a serialized bag (a regular file) is validated as a stream */
-	if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && kist_pack_format_for_name(path) >= 0)
 		return kist_archive_validate(path, v.opt, NULL, NULL, NULL, res, findings, err);
 	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		int e = S_ISDIR(st.st_mode) ? errno : ENOTDIR;

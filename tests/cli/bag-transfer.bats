@@ -76,10 +76,10 @@ bag_entries() {
 		"dir:bag/data" "file:bag/data/a.txt:A"$'\n'
 }
 
-# nothing_outside DIR: only DIR's own files were made under the test's folder
-# besides the fixtures: no "evil" anywhere.
+# nothing_evil: no file named evil* appeared since the stamp, in the test's
+# folder or anywhere under the temporary directories above it.
 nothing_evil() {
-	run bash -c 'find / -xdev -name "evil*" -newer "$0/stamp" -not -path "/proc/*" 2>/dev/null; true' "$BATS_TEST_TMPDIR"
+	run bash -c 'find "${TMPDIR:-/tmp}" /tmp "$0" -name "evil*" -newer "$0/stamp" 2>/dev/null; true' "$BATS_TEST_TMPDIR"
 	[ -z "$output" ] || flunk "written outside: $output"
 }
 
