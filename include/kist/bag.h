@@ -171,6 +171,10 @@ struct kist_bag_create_options {
 	struct kist_progress *progress;
 	int no_premis;               /* no metadata/premis.xml */
 	const char *agent;           /* PREMIS person agent; NULL: the login name */
+	/* Format identification in the same read (PRONOM, into premis.xml) */
+	int no_identify;
+	size_t identify_window;      /* bytes matched at each end; 0: 65536 */
+	const char *signature_file;  /* DROID signature file; NULL: kist's copy */
 };
 /* dest NULL: bag source in place. */
 int kist_bag_create(const char *source, const char *dest, const struct kist_bag_create_options *opt,
