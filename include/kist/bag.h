@@ -192,6 +192,7 @@ struct kist_bag_update_options {
 				    (tag files must be UTF-8); otherwise the version
 				    is kept */
 	struct kist_bag_update_result *result;   /* filled in when not NULL */
+	const char *agent;       /* PREMIS person agent; NULL: the login name */
 };
 /* What an update did, compared with the payload manifests it replaced. */
 struct kist_bag_update_result {

@@ -303,6 +303,24 @@ EOF
 	grep -q "^$want  metadata/premis.xml$" bag/tagmanifest-md5.txt
 }
 
+@test "bag update --agent names the person in the event it appends" {
+	krun 0 bag create --agent Ada src bag
+	printf 'new\n' >bag/data/n.txt
+	krun 0 bag update --agent 'Grace Hopper' bag
+	schema_ok bag/metadata/premis.xml
+	[ "$(grep -c '<premis:agentName>Grace Hopper</premis:agentName>' bag/metadata/premis.xml)" -eq 1 ]
+	python3 - bag/metadata/premis.xml <<'PY'
+import sys, xml.etree.ElementTree as ET
+ns = {"p": "http://www.loc.gov/premis/v3"}
+root = ET.parse(sys.argv[1]).getroot()
+last = root.findall("p:event", ns)[-1]
+assert last.find("p:eventType", ns).text == "message digest calculation"
+linked = [v.text for v in last.findall("p:linkingAgentIdentifier/p:linkingAgentIdentifierValue", ns)]
+assert any("Grace Hopper" in v for v in linked), linked
+assert not any("Ada" in v for v in linked), linked
+PY
+}
+
 @test "validate --record on an invalid bag records a failure with the findings counted" {
 	krun 0 bag create src bag
 	printf 'changed\n' >bag/data/a.txt
