@@ -690,7 +690,14 @@ struct copy_state {
 	int fd;
 	int err;            /* errno of a failed write */
 	int linked;
+	const struct entry *e;
+	uint64_t flushed;   /* bytes handed to writeback so far */
 };
+
+/* Writeback of a copy starts every WRITEBACK_STEP bytes, while hashing goes
+ * on, so that the final syncfs waits for the disk's remainder only instead
+ * of the whole payload. */
+#define WRITEBACK_STEP (8u << 20)
 
 struct hashing {
 	struct scan *s;
@@ -723,6 +730,7 @@ static void *copy_open(void *arg, size_t index, const char *path, uint64_t size)
 
 	(void)size;
 	st->fd = -1;
+	st->e = e;
 	if (!name) {
 		st->err = ENOMEM;
 		return st;
@@ -759,8 +767,8 @@ static void *copy_open(void *arg, size_t index, const char *path, uint64_t size)
 static void copy_update(void *state, const unsigned char *buf, size_t len, uint64_t offset)
 {
 	struct copy_state *st = state;
+	uint64_t end = offset + len;
 
-	(void)offset;
 	if (st->fd < 0 || st->err)
 		return;
 	while (len) {
@@ -775,15 +783,28 @@ static void copy_update(void *state, const unsigned char *buf, size_t len, uint6
 		buf += n;
 		len -= (size_t)n;
 	}
+	if (end - st->flushed >= WRITEBACK_STEP) {
+		sync_file_range(st->fd, (off_t)st->flushed, (off_t)(end - st->flushed),
+				SYNC_FILE_RANGE_WRITE);
+		st->flushed = end;
+	}
 }
 
 static void copy_close(void *state, int failed)
 {
 	struct copy_state *st = state;
 
-	(void)failed;
 	if (st->fd < 0)
 		return;
+	if (!failed && !st->err) {
+		/* the copy keeps the file's permissions and modification time;
+		 * the rest of it goes to the disk now */
+		struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, st->e->mtime };
+
+		if (fchmod(st->fd, st->e->mode & 0777) < 0 || futimens(st->fd, ts) < 0)
+			st->err = errno;
+		sync_file_range(st->fd, (off_t)st->flushed, 0, SYNC_FILE_RANGE_WRITE);
+	}
 	if (close(st->fd) < 0 && !st->err)
 		st->err = errno;
 	st->fd = -1;
@@ -827,17 +848,6 @@ static int on_hashed(void *ctx, const struct kist_hash_result *r)
 					  "cannot write into the destination: %s", strerror(st->err));
 			h->failed = 1;
 			return 1;
-		}
-		if (!st->linked) {
-			/* the copy keeps the file's permissions and modification time */
-			char *name = dest_name(e->rel);
-			struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, e->mtime };
-
-			if (name) {
-				fchmodat(h->destfd, name, e->mode & 0777, 0);
-				utimensat(h->destfd, name, ts, AT_SYMLINK_NOFOLLOW);
-			}
-			free(name);
 		}
 	}
 	for (int a = 0; a < KIST_ALG_COUNT; a++)
