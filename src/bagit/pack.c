@@ -272,7 +272,7 @@ int kist_bag_pack(const char *path, const char *out, const struct kist_bag_pack_
 	static const struct kist_bag_pack_options defaults = { 0 };
 	struct kist_walk_options wo = { .follow_symlinks = 0, .follow_root = 1 };
 	struct kist_pipeline_options po;
-	struct kist_consumer consumer = { c_open, c_update, c_close, NULL };
+	struct kist_consumer consumer = { .open = c_open, .update = c_update, .close = c_close };
 	struct kist_hash_item *items = NULL;
 	struct kist_findings *wf = NULL;
 	struct pack p;
