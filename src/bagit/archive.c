@@ -467,6 +467,8 @@ static int read_file(struct xa *x, size_t idx, const char *rest, int keep, uint6
 		}
 		if (rc)
 			break;
+		if (!size || !buf)
+			continue;   /* an empty block (zip gives some) */
 		if (guard(x, rest, size) < 0) {
 			rc = -1;
 			break;
