@@ -82,6 +82,7 @@ struct xa {
 	uint64_t tag_memory;
 	uint64_t total;             /* uncompressed bytes read */
 	int stop;                   /* a guard or a damaged archive ended the pass */
+	int sink_failed;            /* unpack could not write: no verdict to give */
 	int failed_oom;
 	struct kist_shash *hasher;
 	int fd;                     /* the archive, for workers' preads; -1 if not seekable */
@@ -268,6 +269,10 @@ static const char *below_top(struct xa *x, char *name, const char *raw)
 			x->failed_oom = 1;
 			return NULL;
 		}
+		if (x->sink && x->sink->top && x->sink->top(x->sink->ctx, name) < 0) {
+			x->stop = x->sink_failed = 1;
+			return NULL;
+		}
 	}
 	if (strcmp(name, x->top) != 0) {
 		for (size_t i = 0; i < x->ntops_reported; i++)
@@ -403,8 +408,10 @@ static int read_file(struct xa *x, size_t idx, const char *rest, int keep, uint6
 	if (keep)
 		memcap = is_manifest(rest, &alg, &is_tag) ? MANIFEST_MAX
 			 : TAG_MEMORY_MAX - (x->tag_memory < TAG_MEMORY_MAX ? x->tag_memory : TAG_MEMORY_MAX);
-	if (x->sink && !(out = x->sink->file_begin(x->sink->ctx, rest, archive_entry_perm(ae))))
+	if (x->sink && !(out = x->sink->file_begin(x->sink->ctx, rest, archive_entry_perm(ae)))) {
+		x->sink_failed = 1;
 		rc = -1;
+	}
 	while (!rc) {
 		const void *buf;
 		size_t size;
@@ -476,6 +483,7 @@ static int read_file(struct xa *x, size_t idx, const char *rest, int keep, uint6
 		if (job)
 			kist_shash_write(job, buf, size);
 		if (out && x->sink->file_write(out, buf, size) < 0) {
+			x->sink_failed = 1;
 			rc = -1;
 			break;
 		}
@@ -523,8 +531,10 @@ done:
 	if (job)
 		kist_shash_end(job);
 	if (out && x->sink->file_end(out, archive_entry_mtime(ae), archive_entry_mtime_nsec(ae),
-				     rc == 0) < 0)
+				     rc == 0) < 0) {
+		x->sink_failed = 1;
 		rc = -1;
+	}
 	if (!rc && declared && got != declared && archive_entry_size_is_set(ae) && !x->e[idx].failed) {
 		kist_findings_add(x->fs, KIST_SEV_ERROR, "archive.corrupt", rest,
 				  "the header says %" PRIu64 " bytes, the archive holds %" PRIu64,
@@ -582,8 +592,10 @@ static int on_entry(struct xa *x, struct archive_entry *ae)
 		x->has_data_dir = 1;
 	if (type == AE_IFDIR) {
 		if (x->sink && x->sink->dir(x->sink->ctx, rest, archive_entry_mtime(ae),
-					    archive_entry_mtime_nsec(ae)) < 0)
+					    archive_entry_mtime_nsec(ae)) < 0) {
+			x->sink_failed = 1;
 			return -1;
+		}
 		return 0;
 	}
 	if ((e = find(x, rest))) {
@@ -617,8 +629,10 @@ static int on_entry(struct xa *x, struct archive_entry *ae)
 				goto oom;
 			e->target = target;
 		}
-		if (x->sink && x->sink->hardlink(x->sink->ctx, rest, x->e[e->target].path) < 0)
+		if (x->sink && x->sink->hardlink(x->sink->ctx, rest, x->e[e->target].path) < 0) {
+			x->sink_failed = 1;
 			return -1;
+		}
 		return 0;
 	}
 	if (type == AE_IFLNK) {
@@ -916,6 +930,11 @@ int kist_archive_validate(const char *path, const struct kist_bag_validate_optio
 	kist_shash_collect(x.hasher, 1, store_digest, &x);
 	if (x.failed_oom) {
 		rc = kist_error_set(err, KIST_FAILED, "out of memory");
+		goto out;
+	}
+	if (x.sink_failed) {
+		/* the sink said why; a verdict on half an archive would mislead */
+		rc = kist_error_set(err, KIST_FAILED, "%s: not unpacked", path);
 		goto out;
 	}
 	if (x.top) {

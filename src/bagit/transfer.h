@@ -85,6 +85,7 @@ void kist_shash_collect(struct kist_shash *h, int wait, kist_shash_done_fn fn, v
  * relative to the bag's top directory ("data/a.txt"). Return 0, or -1 after
  * adding a finding to stop. */
 struct kist_archive_sink {
+	int (*top)(void *ctx, const char *name);   /* the top directory, once */
 	int (*dir)(void *ctx, const char *path, int64_t mtime, long mtime_ns);
 	void *(*file_begin)(void *ctx, const char *path, unsigned mode);
 	int (*file_write)(void *file, const void *buf, size_t len);

@@ -38,6 +38,8 @@ struct dirtime {
 };
 
 struct unpack {
+	int dirfd;                  /* DIR */
+	const char *dir;
 	int tmpfd;                  /* DIR/.kist-unpack-XXXXXX */
 	struct kist_findings *fs;
 	struct dirtime *dirs;
@@ -97,6 +99,21 @@ static int open_parent(struct unpack *u, const char *rel, const char **base)
 
 	*base = slash ? slash + 1 : rel;
 	return open_dirs(u, rel, slash ? (size_t)(slash - rel) : 0);
+}
+
+/* DIR/NAME is never replaced: said before a byte is written. */
+static int s_top(void *ctx, const char *name)
+{
+	struct unpack *u = ctx;
+
+	if (kist_path_check_relative(name, strlen(name)) == KIST_PATH_OK &&
+	    faccessat(u->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		kist_findings_add(u->fs, KIST_SEV_FAILURE, "unpack.exists", name,
+				  "%s/%s already exists: not replaced", u->dir, name);
+		u->failed = 1;
+		return -1;
+	}
+	return 0;
 }
 
 static int s_dir(void *ctx, const char *rel, int64_t mtime, long ns)
@@ -250,7 +267,8 @@ int kist_bag_unpack(const char *archive, const char *dir, const struct kist_bag_
 		    struct kist_findings *findings, struct kist_error *err)
 {
 	static const struct kist_bag_unpack_options defaults = { 0 };
-	struct kist_archive_sink sink = { s_dir, s_file_begin, s_file_write, s_file_end, s_hardlink, NULL };
+	struct kist_archive_sink sink = { s_top, s_dir, s_file_begin, s_file_write, s_file_end,
+					  s_hardlink, NULL };
 	struct kist_bag_validate_options vo = { .level = KIST_BAG_CHECK_FULL };
 	struct kist_archive_limits limits;
 	struct unpack u;
@@ -288,6 +306,8 @@ int kist_bag_unpack(const char *archive, const char *dir, const struct kist_bag_
 		goto out;
 	}
 	sink.ctx = &u;
+	u.dirfd = dirfd;
+	u.dir = dir;
 	vo.jobs = opt->jobs;
 	vo.progress = opt->progress;
 	rc = kist_archive_validate(archive, &vo, &limits, &sink, &top, res, findings, err);
@@ -310,7 +330,7 @@ int kist_bag_unpack(const char *archive, const char *dir, const struct kist_bag_
 	if (renameat2(dirfd, tmpbase, dirfd, top, RENAME_NOREPLACE) < 0) {
 		int e = errno;
 
-		if (e == EEXIST || e == ENOTEMPTY)
+		if ((e == EEXIST || e == ENOTEMPTY) && !u.failed)
 			kist_findings_add(findings, KIST_SEV_FAILURE, "unpack.exists", top,
 					  "%s/%s already exists: not replaced", dir, top);
 		rc = kist_error_sys(err, e, "cannot move the bag to %s/%s", dir, top);

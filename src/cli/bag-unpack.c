@@ -139,7 +139,9 @@ int cmd_bag_unpack(int argc, char **argv)
 		if (errors)
 			printf(": invalid (%zu error%s); nothing unpacked\n", errors, errors == 1 ? "" : "s");
 		else
-			printf(": unreadable; nothing unpacked\n");
+			printf(": could not be unpacked (%zu failure%s); nothing kept\n",
+			       kist_findings_count_severity(fs, KIST_SEV_FAILURE),
+			       kist_findings_count_severity(fs, KIST_SEV_FAILURE) == 1 ? "" : "s");
 	}
 	free(bag);
 	kist_findings_free(fs);

@@ -205,6 +205,18 @@ EOF
 	expect_code payload.checksum-mismatch
 }
 
+@test "validate: a payload manifest after payload hashed without its algorithm: archive.order" {
+	local specs md5
+	mapfile -d '' -t specs < <(bag_entries)
+	md5=$(printf 'A\n' | md5sum | cut -d' ' -f1)
+	# manifest-sha256 first, then the payload, then manifest-md5
+	craft_tar late.tar "${specs[@]}" "file:bag/manifest-md5.txt:$md5  data/a.txt"$'\n'
+	krun 3 bag validate late.tar
+	expect_code archive.order
+	expect_stderr_has "late.tar/data/a.txt"
+	refute_code payload.checksum-mismatch
+}
+
 @test "validate: the same findings and exit codes as for the directory" {
 	mkbag mybag
 	printf 'changed' >mybag/data/sub/b.bin
@@ -311,6 +323,7 @@ open("bad.zip","wb").write(b)'
 	echo mine >out/mybag/bagit.txt.mine
 	krun 3 bag unpack mybag.tgz out
 	expect_code unpack.exists
+	expect_output "mybag.tgz: could not be unpacked (1 failure); nothing kept"
 	[ -e out/mybag/bagit.txt.mine ] && [ "$(ls -A out)" = mybag ]
 	# Debian's zip
 	zip -qr deb.zip mybag
