@@ -68,7 +68,9 @@ void kist_bag_free(struct kist_bag *bag)
 
 /* Where the tag files come from: the bag's directory, or (for a serialized
  * bag read as a stream) files already in memory (transfer.h). */
-static const struct kist_bag_memfile *mem_find(const struct kist_bag *bag, const char *name);
+static const struct kist_bag_memfile *mem_find(const char *name);
+/* Set by kist_bag_open_memory for the duration of one open on this thread:
+ * the readers below take a dirfd, and -1 sends them here. */
 static __thread const struct kist_bag_memfile *mem_files;
 static __thread size_t mem_nfiles;
 
@@ -79,7 +81,7 @@ static int slurp(int dirfd, const char *name, char **data, size_t *len)
 	int fd;
 
 	if (dirfd < 0) {
-		const struct kist_bag_memfile *m = mem_find(NULL, name);
+		const struct kist_bag_memfile *m = mem_find(name);
 
 		if (!m)
 			return ENOENT;
@@ -277,7 +279,7 @@ static int read_manifest(struct kist_bag *bag, const char *name, int alg, int is
 	bag->nmanifests++;
 
 	if (utf8 && bag->dirfd < 0) {
-		const struct kist_bag_memfile *mf = mem_find(bag, name);
+		const struct kist_bag_memfile *mf = mem_find(name);
 
 		/* already in memory: read in place */
 		if (!mf || !(in = fmemopen((void *)mf->data, mf->len ? mf->len : 1, "r"))) {
@@ -509,9 +511,8 @@ malformed:
 	return KIST_OK;
 }
 
-static const struct kist_bag_memfile *mem_find(const struct kist_bag *bag, const char *name)
+static const struct kist_bag_memfile *mem_find(const char *name)
 {
-	(void)bag;
 	for (size_t i = 0; i < mem_nfiles; i++)
 		if (strcmp(mem_files[i].name, name) == 0)
 			return &mem_files[i];
