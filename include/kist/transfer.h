@@ -49,8 +49,11 @@ struct kist_bag_unpack_options {
  * findings of kist_bag_validate). Everything is written beneath a temporary
  * directory in dir, never through a symlink, never outside dir, and renamed
  * to dir/NAME only when the bag is valid; on any error or failure all of it
- * is removed. *bag_out: dir/NAME (malloc'd) when it was made. Returns
- * KIST_OK, KIST_INVALID or KIST_FAILED as kist_bag_validate does. */
+ * is removed. One exception: a holey bag whose only errors are files
+ * fetch.txt has yet to bring (fetch.pending) is kept, for kist bag fetch, and
+ * KIST_INVALID returned with *bag_out set. *bag_out: dir/NAME (malloc'd) when
+ * it was made. Returns KIST_OK, KIST_INVALID or KIST_FAILED as
+ * kist_bag_validate does. */
 int kist_bag_unpack(const char *archive, const char *dir, const struct kist_bag_unpack_options *opt,
 		    char **bag_out, struct kist_bag_validate_result *res,
 		    struct kist_findings *findings, struct kist_error *err);

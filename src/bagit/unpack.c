@@ -262,6 +262,26 @@ static void set_dir_times(struct unpack *u)
 	}
 }
 
+/* Are the errors since finding n0 all fetch.pending (and there is one)?
+ * Findings kept by the list only: a list that keeps none says no. */
+static int only_pending(const struct kist_findings *fs, size_t n0)
+{
+	size_t pending = 0;
+
+	for (size_t i = n0; i < kist_findings_count(fs); i++) {
+		const struct kist_finding *f = kist_findings_get(fs, i);
+
+		if (f->severity == KIST_SEV_FAILURE)
+			return 0;
+		if (f->severity != KIST_SEV_ERROR)
+			continue;
+		if (strcmp(f->code, "fetch.pending") != 0)
+			return 0;
+		pending++;
+	}
+	return pending > 0 && kist_findings_count_severity(fs, KIST_SEV_ERROR) >= pending;
+}
+
 int kist_bag_unpack(const char *archive, const char *dir, const struct kist_bag_unpack_options *opt,
 		    char **bag_out, struct kist_bag_validate_result *res,
 		    struct kist_findings *findings, struct kist_error *err)
@@ -275,7 +295,8 @@ int kist_bag_unpack(const char *archive, const char *dir, const struct kist_bag_
 	struct statvfs vfs;
 	char *tmp = NULL, *top = NULL;
 	const char *tmpbase;
-	int dirfd = -1, rc, made_dir = 0;
+	int dirfd = -1, rc, made_dir = 0, holey = 0;
+	size_t n0;
 
 	opt = opt ? opt : &defaults;
 	*bag_out = NULL;
@@ -310,10 +331,15 @@ int kist_bag_unpack(const char *archive, const char *dir, const struct kist_bag_
 	u.dir = dir;
 	vo.jobs = opt->jobs;
 	vo.progress = opt->progress;
+	n0 = kist_findings_count(findings);
 	rc = kist_archive_validate(archive, &vo, &limits, &sink, &top, res, findings, err);
 	if (rc == KIST_OK && u.failed)
 		rc = kist_error_set(err, KIST_FAILED, "%s: could not unpack every file", archive);
-	if (rc != KIST_OK)
+	/* a holey bag, sound but for the files fetch.txt still has to bring, is
+	 * kept for kist bag fetch: its verdict stays "incomplete" */
+	if (rc == KIST_INVALID && !u.failed && only_pending(findings, n0))
+		holey = 1;
+	else if (rc != KIST_OK)
 		goto out;
 	if (!top || kist_path_check_relative(top, strlen(top)) != KIST_PATH_OK || strchr(top, '/')) {
 		kist_findings_add(findings, KIST_SEV_ERROR, "archive.top-level", NULL,
@@ -339,6 +365,8 @@ int kist_bag_unpack(const char *archive, const char *dir, const struct kist_bag_
 	fsync(dirfd);
 	if (!(*bag_out = kist_path_join(dir, top)))
 		rc = kist_error_set(err, KIST_FAILED, "out of memory");
+	else
+		rc = holey ? KIST_INVALID : KIST_OK;
 	free(tmp);
 	tmp = NULL;
 out:

@@ -36,9 +36,12 @@ void usage_bag_unpack(FILE *out)
 		"      --no-progress      no progress line\n"
 		"  -h, --help             this help\n"
 		"\n"
+		"A holey bag whose only problem is the files fetch.txt has still to bring is\n"
+		"kept (exit 1, 'incomplete'), to be completed with kist bag fetch.\n"
+		"\n"
 		"Exit codes: 0 unpacked, the bag is valid; 1 the archive or the bag is\n"
-		"invalid (nothing kept); 2 usage error; 3 could not read or write (nothing\n"
-		"kept).\n");
+		"invalid (nothing kept), or a holey bag was kept; 2 usage error; 3 could\n"
+		"not read or write (nothing kept).\n");
 }
 
 enum { OPT_MAX_SIZE = CLI_OPT_FIRST_COMMAND, OPT_MAX_RATIO };
@@ -128,6 +131,11 @@ int cmd_bag_unpack(int argc, char **argv)
 			       (unsigned long long)res.payload_files, (unsigned long long)res.payload_bytes);
 		}
 		code = EXIT_OK_;
+	} else if (bag) {
+		/* holey: kept, complete it with kist bag fetch */
+		cli_print_escaped(stdout, bag);
+		printf(": unpacked, incomplete (%zu to fetch: kist bag fetch)\n", res.pending_fetch);
+		code = EXIT_PROBLEM;
 	} else {
 		size_t errors = kist_findings_count_severity(fs, KIST_SEV_ERROR);
 

@@ -344,6 +344,25 @@ open("bad.zip","wb").write(b)'
 	[ -z "$(ls -A keep)" ] || flunk "left in keep: $(ls -A keep)"
 }
 
+@test "unpack: a holey bag (only fetch.txt files missing) is kept for kist bag fetch" {
+	local specs b_sum
+	mapfile -d '' -t specs < <(bag_entries)
+	b_sum=$(printf 'B\n' | sha256sum | cut -d' ' -f1)
+	specs[2]="${specs[2]}$b_sum  data/b.txt"$'\n'
+	craft_tar bag.tar "${specs[@]}" "file:bag/fetch.txt:http://127.0.0.1:9/b.txt 2 data/b.txt"$'\n'
+	krun 1 bag validate bag.tar
+	expect_output "bag.tar: incomplete (1 to fetch)"
+	krun 1 bag unpack bag.tar out
+	expect_output "out/bag: unpacked, incomplete (1 to fetch: kist bag fetch)"
+	[ "$(cat out/bag/data/a.txt)" = A ] && [ -f out/bag/fetch.txt ]
+	# anything else wrong as well: nothing kept
+	specs[4]="file:bag/data/a.txt:X"
+	craft_tar bad.tar "${specs[@]}" "file:bag/fetch.txt:http://127.0.0.1:9/b.txt 2 data/b.txt"$'\n'
+	krun 1 bag unpack bad.tar out2
+	expect_code payload.checksum-mismatch
+	[ ! -e out2 ]
+}
+
 @test "unpack: a name already in DIR that is a symlink is never written through" {
 	mkbag mybag
 	kist bag pack mybag -o mybag.tar
