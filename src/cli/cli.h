@@ -98,6 +98,8 @@ int cmd_bag_update(int argc, char **argv);
 void usage_bag_update(FILE *out);
 int cmd_bag_info(int argc, char **argv);
 void usage_bag_info(FILE *out);
+int cmd_bag_fetch(int argc, char **argv);
+void usage_bag_fetch(FILE *out);
 int cmd_identify(int argc, char **argv);
 void usage_identify(FILE *out);
 int cmd_premis(int argc, char **argv);
