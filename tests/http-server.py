@@ -69,7 +69,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.end_headers()
                 self.wfile.write(self.body(rest))
                 chunk = b"y" * 65536
-                for _ in range(16384):  # 1 GiB at most, should the client not stop
+                while True:  # until the client hangs up
                     self.wfile.write(chunk)
                 self.close_connection = True
             elif kind == "wrong":
