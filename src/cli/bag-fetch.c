@@ -198,6 +198,12 @@ int cmd_bag_fetch(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
+	/* a signal ignored by whoever started us (nohup, a background job)
+	 * stays ignored */
+	if (old_int.sa_handler == SIG_IGN)
+		sigaction(SIGINT, &old_int, NULL);
+	if (old_term.sa_handler == SIG_IGN)
+		sigaction(SIGTERM, &old_term, NULL);
 	opt.cancel = &cancel_flag;
 	if (cli.format != FORMAT_JSON)
 		opt.progress = cli_progress_start(0, 0, 0);
