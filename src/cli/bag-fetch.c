@@ -5,8 +5,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <kist/bag.h>
+#include <kist/premis.h>
 
 #include "cli.h"
 
@@ -31,6 +33,10 @@ void usage_bag_fetch(FILE *out)
 		"                           (default 1; fractions allowed)\n"
 		"      --timeout SECONDS    give a transfer up after this long without a byte\n"
 		"                           (default 60)\n"
+		"      --no-premis          record nothing in metadata/premis.xml (by default\n"
+		"                           a fetch that brought files in appends a PREMIS\n"
+		"                           capture event when the bag has that file)\n"
+		"      --agent NAME         the person recorded (default: login name)\n"
 		"      --format FORMAT      text (default) or json (one document on stdout)\n"
 		"  -q, --quiet              no summary line when everything was fetched\n"
 		"  -v, --verbose            name each file fetched\n"
@@ -46,7 +52,7 @@ void usage_bag_fetch(FILE *out)
 		"(SIGINT, SIGTERM): temporary files removed, then the signal's own status.\n");
 }
 
-enum { OPT_RETRIES = CLI_OPT_FIRST_COMMAND, OPT_RETRY_WAIT, OPT_TIMEOUT };
+enum { OPT_RETRIES = CLI_OPT_FIRST_COMMAND, OPT_RETRY_WAIT, OPT_TIMEOUT, OPT_NO_PREMIS, OPT_AGENT };
 
 static volatile int stop_signal;
 static volatile int cancel_flag;
@@ -68,6 +74,40 @@ static int parse_seconds(const char *arg, const char *what, double max, double *
 		return -1;
 	}
 	return 0;
+}
+
+/* A fetch that brought files in is recorded as a PREMIS capture event
+ * ("the process whereby a repository actively obtains an object") in a bag
+ * that keeps its provenance in metadata/premis.xml. */
+static int record(const char *bag, const struct kist_bag_fetch_result *r, int complete,
+		  const char *agent)
+{
+	struct kist_premis_agent ag[2];
+	size_t nag = 1;
+	char detail[512], *premis = kist_path_join(bag, "metadata/premis.xml");
+	struct kist_premis_event e = { .type = KIST_PREMIS_EV_CAP, .outcome_detail = detail,
+				       .agents = ag, .object = KIST_PREMIS_BAG_OBJECT };
+	struct kist_error err;
+	int there = premis && access(premis, F_OK) == 0;
+
+	free(premis);
+	if (!there || !r->fetched)
+		return EXIT_OK_;
+	kist_premis_agent_kist(&ag[0]);
+	if (kist_premis_agent_person(&ag[1], agent) == 0)
+		nag++;
+	e.nagents = nag;
+	e.outcome = complete ? KIST_PREMIS_SUCCESS : KIST_PREMIS_FAILURE;
+	snprintf(detail, sizeof(detail),
+		 "kist bag fetch: %zu file(s), %llu bytes fetched from the URLs in fetch.txt and "
+		 "verified; %zu already present; %zu still to fetch",
+		 r->fetched, (unsigned long long)r->bytes, r->present, r->remaining);
+	kist_error_clear(&err);
+	if (kist_bag_record_event(bag, &e, ag, nag, &err) != KIST_OK) {
+		cli_message("error", "%s: not recorded in metadata/premis.xml: %s", bag, err.message);
+		return EXIT_CANNOT;
+	}
+	return EXIT_OK_;
 }
 
 struct tally {
@@ -120,6 +160,8 @@ int cmd_bag_fetch(int argc, char **argv)
 		{ "retries", required_argument, NULL, OPT_RETRIES },
 		{ "retry-wait", required_argument, NULL, OPT_RETRY_WAIT },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "no-premis", no_argument, NULL, OPT_NO_PREMIS },
+		{ "agent", required_argument, NULL, OPT_AGENT },
 		CLI_GLOBAL_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -129,7 +171,8 @@ int cmd_bag_fetch(int argc, char **argv)
 	struct kist_error err;
 	struct sigaction sa, old_int, old_term;
 	struct tally t = { 0 };
-	int c, rc, code, complete;
+	int c, rc, code, complete, no_premis = 0;
+	const char *agent = NULL;
 	double secs;
 
 	kist_bag_fetch_options_init(&opt);
@@ -162,6 +205,12 @@ int cmd_bag_fetch(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			opt.stall_timeout = (unsigned)secs;
+			continue;
+		case OPT_NO_PREMIS:
+			no_premis = 1;
+			continue;
+		case OPT_AGENT:
+			agent = optarg;
 			continue;
 		case 'h':
 			usage_bag_fetch(stdout);
@@ -229,6 +278,12 @@ int cmd_bag_fetch(int argc, char **argv)
 	code = t.errors ? EXIT_PROBLEM : (t.failures || rc == KIST_FAILED) ? EXIT_CANNOT : EXIT_OK_;
 	if (rc == KIST_INVALID && code == EXIT_OK_)
 		code = EXIT_PROBLEM;
+	if (rc == KIST_OK && !no_premis) {
+		int r = record(t.bag, &res, complete, agent);
+
+		if (r > code && code != EXIT_PROBLEM)
+			code = r;
+	}
 	if (cli.format == FORMAT_JSON) {
 		print_json(t.bag, complete, &res, fs);
 	} else if (rc == KIST_OK && !(cli.quiet && code == EXIT_OK_)) {

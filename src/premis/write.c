@@ -30,6 +30,7 @@ static const struct term {
 	[KIST_PREMIS_EV_MES] = { "message digest calculation", "mes" },
 	[KIST_PREMIS_EV_FIX] = { "fixity check", "fix" },
 	[KIST_PREMIS_EV_MEM] = { "metadata modification", "mem" },
+	[KIST_PREMIS_EV_CAP] = { "capture", "cap" },
 }, outcomes[] = {
 	[KIST_PREMIS_SUCCESS] = { "success", "suc" },
 	[KIST_PREMIS_WARNING] = { "warning", "war" },

@@ -310,3 +310,24 @@ assert "fetch.not-in-manifest" in codes, codes
 	[[ $output == *"usage: kist bag fetch"* ]] || flunk "no help"
 	krun 1 bag fetch outside
 }
+
+@test "fetch: files brought in are recorded as a PREMIS capture event; --no-premis records nothing" {
+	both_from ok
+	cp bag/metadata/premis.xml premis.before
+	krun 0 bag fetch --no-premis bag
+	cmp bag/metadata/premis.xml premis.before
+	rm -rf bag/data/a.txt bag/data/sub
+	krun 0 bag fetch --agent 'Ada Archivist' bag
+	krun 0 premis events bag
+	[[ $output == *"capture  success"*"kist bag fetch: 2 file(s), 300006 bytes fetched"* ]] ||
+		flunk "no capture event"
+	grep -q 'eventType/cap' bag/metadata/premis.xml || flunk "capture not from the LoC vocabulary"
+	grep -q 'Ada Archivist' bag/metadata/premis.xml || flunk "the agent is not recorded"
+	krun 0 premis validate bag
+	krun 0 bag validate bag
+	expect_output "bag: valid"
+	# nothing fetched, nothing recorded
+	cp bag/metadata/premis.xml premis.after
+	krun 0 bag fetch bag
+	cmp bag/metadata/premis.xml premis.after
+}
