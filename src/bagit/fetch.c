@@ -395,6 +395,7 @@ static enum outcome attempt(CURL *c, struct download *dl, char *why, size_t len)
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
 	cc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);   /* cerr ends with this call */
 	if (cancelled(dl->f))
 		return CANCELLED;
 	if (dl->too_long || cc == CURLE_FILESIZE_EXCEEDED) {

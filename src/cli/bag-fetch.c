@@ -135,10 +135,12 @@ static void print_finding(void *ctx, const struct kist_finding *f)
 
 		cli_print_escaped(stderr, full ? full : f->path);
 		free(full);
-	} else {
-		cli_print_escaped(stderr, t->bag);
+		fputs(": ", stderr);
+	} else if (!f->message || strncmp(f->message, t->bag, strlen(t->bag)) != 0) {
+		cli_print_escaped(stderr, t->bag);   /* unless the message names it already */
+		fputs(": ", stderr);
 	}
-	fprintf(stderr, ": %s (%s)\n", f->message ? f->message : "out of memory", f->code);
+	fprintf(stderr, "%s (%s)\n", f->message ? f->message : "out of memory", f->code);
 }
 
 static void print_json(const char *bag, int complete, const struct kist_bag_fetch_result *r,

@@ -309,6 +309,8 @@ assert "fetch.not-in-manifest" in codes, codes
 	krun 0 bag fetch -h
 	[[ $output == *"usage: kist bag fetch"* ]] || flunk "no help"
 	krun 1 bag fetch outside
+	krun 3 bag fetch nowhere
+	[[ $stderr == *"failure: nowhere: No such file or directory (bag.unreadable)"* ]] || flunk "no message for a missing bag"
 }
 
 @test "fetch: files brought in are recorded as a PREMIS capture event; --no-premis records nothing" {
@@ -330,4 +332,23 @@ assert "fetch.not-in-manifest" in codes, codes
 	cp bag/metadata/premis.xml premis.after
 	krun 0 bag fetch bag
 	cmp bag/metadata/premis.xml premis.after
+}
+
+@test "fetch: a full disk is exit 3 and leaves no partial file" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to mount a small tmpfs"
+	mkdir mnt src2
+	mount -t tmpfs -o size=1m tmpfs mnt 2>/dev/null || skip "cannot mount a tmpfs here"
+	head -c 3000000 /dev/urandom >src2/huge.bin
+	"$KIST" bag create -a sha256 src2 big >/dev/null 2>&1
+	cp big/data/huge.bin srv/huge.bin
+	rm big/data/huge.bin
+	cp -R big mnt/bag
+	printf '%s 3000000 data/huge.bin\n' "$BASE/ok/huge.bin" >mnt/bag/fetch.txt
+	run --separate-stderr "$KIST" bag fetch mnt/bag
+	st=$status
+	left=$(find mnt -name '.kist-fetch*' -o -name huge.bin)
+	umount mnt
+	[ "$st" -eq 3 ] || flunk "expected exit 3, got $st"
+	[[ "$stderr" == *"No space left on device (fetch.write-failed)"* ]] || flunk "no ENOSPC message"
+	[ -z "$left" ] || flunk "left behind: $left"
 }
