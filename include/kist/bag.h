@@ -218,7 +218,8 @@ struct kist_bag_fetch_options {
 	unsigned retries;            /* further attempts after a transient error
 					(5xx, 408, 429, reset, timeout; never 404) */
 	unsigned retry_wait_ms;      /* first back-off; doubles each time */
-	unsigned stall_timeout;      /* seconds without a byte before giving up */
+	unsigned stall_timeout;      /* seconds without a byte before giving up
+					(and retrying); 0 = 60 */
 	volatile int *cancel;        /* set nonzero (e.g. from a signal) to stop */
 	struct kist_progress *progress;   /* for the verification pass */
 };

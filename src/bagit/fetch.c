@@ -292,7 +292,18 @@ struct download {
 	struct kist_digest *d[KIST_ALG_COUNT];
 	int too_long;
 	int write_errno;
+	int stalled;                          /* no byte for stall_timeout seconds */
+	curl_off_t last_now;                  /* bytes at the last change */
+	struct timespec last_change;
 };
+
+static double seconds_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
 
 static size_t on_data(char *buf, size_t size, size_t nmemb, void *arg)
 {
@@ -328,8 +339,19 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
 {
 	struct download *dl = arg;
 
-	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-	return cancelled(dl->f);   /* nonzero aborts the transfer */
+	(void)dltotal, (void)ultotal, (void)ulnow;
+	if (cancelled(dl->f))
+		return 1;   /* nonzero aborts the transfer */
+	/* Called at least once a second: a transfer that brings no byte for
+	 * the timeout (waiting for the headers included) is given up. */
+	if (dlnow != dl->last_now) {
+		dl->last_now = dlnow;
+		clock_gettime(CLOCK_MONOTONIC, &dl->last_change);
+	} else if (seconds_since(&dl->last_change) >= dl->f->opt->stall_timeout) {
+		dl->stalled = 1;
+		return 1;
+	}
+	return 0;
 }
 
 static int restart(struct download *dl)
@@ -337,6 +359,9 @@ static int restart(struct download *dl)
 	dl->got = 0;
 	dl->too_long = 0;
 	dl->write_errno = 0;
+	dl->stalled = 0;
+	dl->last_now = 0;
+	clock_gettime(CLOCK_MONOTONIC, &dl->last_change);
 	for (int a = 0; a < KIST_ALG_COUNT; a++)
 		if (dl->d[a] && kist_digest_begin(dl->d[a]) < 0)
 			return -1;
@@ -403,6 +428,10 @@ static enum outcome attempt(CURL *c, struct download *dl, char *why, size_t len)
 			 fe->url, fe->length);
 		return FAILED_ERROR;
 	}
+	if (dl->stalled) {
+		snprintf(why, len, "%s: no data for %u s", fe->url, dl->f->opt->stall_timeout);
+		return RETRY;
+	}
 	if (dl->write_errno) {
 		snprintf(why, len, "cannot write: %s", strerror(dl->write_errno));
 		return FAILED_FAILURE;
@@ -448,7 +477,7 @@ static enum outcome attempt(CURL *c, struct download *dl, char *why, size_t len)
 
 static void setup_curl(CURL *c, struct download *dl)
 {
-	const struct kist_bag_fetch_options *o = dl->f->opt;
+	const struct kist_bag_fetch_options *o = dl->f->opt;   /* stall_timeout > 0 */
 
 	curl_easy_setopt(c, CURLOPT_URL, dl->j->fe->url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file");
@@ -463,10 +492,7 @@ static void setup_curl(CURL *c, struct download *dl)
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, dl);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-	/* a transfer that stalls for the timeout is given up (and retried) */
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, o->stall_timeout ? (long)o->stall_timeout : 60L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)o->stall_timeout);
 	if (dl->j->fe->length != UINT64_MAX && dl->j->fe->length <= (uint64_t)INT64_MAX)
 		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)dl->j->fe->length);
 }
@@ -698,14 +724,17 @@ int kist_bag_fetch(const char *path, const struct kist_bag_fetch_options *opt,
 		   struct kist_bag_fetch_result *res, struct kist_findings *findings,
 		   struct kist_error *err)
 {
-	struct kist_bag_fetch_options defaults;
+	struct kist_bag_fetch_options o;
 	struct fetcher f;
 	int rc;
 
-	if (!opt) {
-		kist_bag_fetch_options_init(&defaults);
-		opt = &defaults;
-	}
+	if (opt)
+		o = *opt;
+	else
+		kist_bag_fetch_options_init(&o);
+	if (!o.stall_timeout)
+		o.stall_timeout = 60;
+	opt = &o;
 	memset(&f, 0, sizeof(f));
 	f.opt = opt;
 	f.fs = findings;

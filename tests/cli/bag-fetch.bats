@@ -171,8 +171,12 @@ expect_absent() {
 @test "fetch: a 503 is retried with back-off until it succeeds" {
 	: >bag/fetch.txt
 	line "$BASE/flaky/2/a.txt" a.txt
-	krun 0 bag fetch --retries 3 --retry-wait 0.05 bag
+	start=$(date +%s%N)
+	krun 0 bag fetch --retries 3 --retry-wait 0.3 bag
+	elapsed_ms=$((($(date +%s%N) - start) / 1000000))
 	[ "$(requests flaky/2/a.txt)" -eq 3 ] || flunk "expected 3 requests, saw $(requests flaky/2/a.txt)"
+	# back-off: 0.3 s, then twice that
+	[ "$elapsed_ms" -ge 900 ] || flunk "the retries came after only $elapsed_ms ms"
 	cmp bag/data/a.txt srv/a.txt
 }
 
@@ -203,9 +207,13 @@ expect_absent() {
 @test "fetch: a stalled transfer times out" {
 	: >bag/fetch.txt
 	line "$BASE/stall/sub/big.bin" sub/big.bin
+	start=$SECONDS
 	run --separate-stderr timeout 30 "$KIST" bag fetch --timeout 1 --retries 0 bag
 	expect_status 1
-	[[ $stderr == *"(fetch.download-failed)"* ]] || flunk "no download failure"
+	[[ $stderr == *"stall/sub/big.bin: no data for 1 s (gave up after 1 attempts) (fetch.download-failed)"* ]] ||
+		flunk "no stall message"
+	# the server holds the connection for 30 s
+	[ $((SECONDS - start)) -lt 10 ] || flunk "took $((SECONDS - start)) s to notice the stall"
 	expect_absent sub/big.bin
 	expect_no_temp_files
 }
