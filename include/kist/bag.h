@@ -221,7 +221,8 @@ struct kist_bag_fetch_options {
 	unsigned stall_timeout;      /* seconds without a byte before giving up
 					(and retrying); 0 = 60 */
 	volatile int *cancel;        /* set nonzero (e.g. from a signal) to stop */
-	struct kist_progress *progress;   /* for the verification pass */
+	struct kist_progress *progress;   /* files looked at, bytes verified or
+					     downloaded */
 };
 struct kist_bag_fetch_result {
 	size_t listed;               /* fetch.txt entries */

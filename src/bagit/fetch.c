@@ -30,6 +30,7 @@
 #include <kist/finding.h>
 #include <kist/path.h>
 #include <kist/pipeline.h>
+#include <kist/progress.h>
 
 enum job_state { JOB_FETCH, JOB_PRESENT, JOB_SKIP };
 
@@ -229,6 +230,17 @@ static int check_present(struct fetcher *f, struct kist_error *err)
 	o.nofollow = 1;
 	o.cancel = f->cancel;
 	o.progress = f->opt->progress;
+	/* One progress line for both passes: every entry counts as a file when
+	 * it has been looked at here; bytes come from this pass for the files
+	 * present and from the downloads for the others. */
+	if (o.progress) {
+		uint64_t bytes = 0;
+
+		for (size_t i = 0; i < n; i++)
+			if (f->jobs[pc.map[i]].fe->length != UINT64_MAX)
+				bytes += f->jobs[pc.map[i]].fe->length;
+		kist_progress_set_total(o.progress, n, bytes);
+	}
 	if (n)
 		rc = kist_pipeline_run(&o, items, n, present_result, &pc, err);
 	if (rc == KIST_OK && cancelled(f))
@@ -331,6 +343,8 @@ static size_t on_data(char *buf, size_t size, size_t nmemb, void *arg)
 		left -= (size_t)n;
 	}
 	dl->got += len;
+	if (dl->f->opt->progress)
+		kist_progress_add_bytes(dl->f->opt->progress, len);
 	return len;
 }
 

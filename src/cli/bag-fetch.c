@@ -113,6 +113,7 @@ static int record(const char *bag, const struct kist_bag_fetch_result *r, int co
 struct tally {
 	const char *bag;
 	size_t errors, failures;
+	int progress;            /* a progress line is on stderr */
 };
 
 static void print_finding(void *ctx, const struct kist_finding *f)
@@ -129,6 +130,8 @@ static void print_finding(void *ctx, const struct kist_finding *f)
 		return;
 	if (cli.quiet && f->severity < KIST_SEV_ERROR)
 		return;
+	if (t->progress)
+		fputs("\r\033[K", stderr);   /* the progress line is drawn again at its next tick */
 	fprintf(stderr, "kist bag fetch: %s: ", kist_severity_name(f->severity));
 	if (f->path) {
 		char *full = kist_path_join(t->bag, f->path);
@@ -258,6 +261,7 @@ int cmd_bag_fetch(int argc, char **argv)
 	opt.cancel = &cancel_flag;
 	if (cli.format != FORMAT_JSON)
 		opt.progress = cli_progress_start(0, 0, 0);
+	t.progress = opt.progress != NULL;
 	kist_error_clear(&err);
 	rc = kist_bag_fetch(t.bag, &opt, &res, fs, &err);
 	cli_progress_stop(opt.progress);

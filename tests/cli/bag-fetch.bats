@@ -360,3 +360,13 @@ assert "fetch.not-in-manifest" in codes, codes
 	[[ "$stderr" == *"No space left on device (fetch.write-failed)"* ]] || flunk "no ENOSPC message"
 	[ -z "$left" ] || flunk "left behind: $left"
 }
+
+@test "fetch: a progress line on a terminal, counting the bytes as they arrive" {
+	require_pty
+	: >bag/fetch.txt
+	line "$BASE/stall/sub/big.bin" sub/big.bin
+	run tty_sh "KIST_PROGRESS_DELAY_MS=0 $(q "$KIST") bag fetch --timeout 1 --retries 0 bag >out"
+	[[ "$output" == *"/1 files"* ]] || flunk "no progress line on the terminal"
+	# half of the file came before the server stalled
+	[[ "$output" == *"146.5 KiB/293.0 KiB"* ]] || flunk "the downloaded bytes are not counted"
+}
