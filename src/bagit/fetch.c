@@ -12,10 +12,12 @@
  * and a temporary file never survives a failure or a cancel. */
 #include <config.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,6 +251,71 @@ out:
 	free(items);
 	free(pc.map);
 	return rc;
+}
+
+/* --- temporary files of runs that were killed --------------------------------- */
+
+/* ".kist-fetch.PID.N.tmp" of a process that no longer exists. */
+static int stale_temp(const char *name)
+{
+	long pid;
+	unsigned long n;
+	int end = 0;
+
+	if (sscanf(name, ".kist-fetch.%ld.%lu.tmp%n", &pid, &n, &end) != 2 || name[end] || pid <= 0)
+		return 0;
+	return pid != (long)getpid() && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+static int str_ptr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A fetch killed outright (SIGKILL, power cut) could not remove its
+ * temporary files; the next run removes them from the directories it
+ * fetches into, so a finished bag holds nothing it does not list. */
+static void sweep_stale(struct fetcher *f)
+{
+	char **dirs = calloc(f->ntodo ? f->ntodo : 1, sizeof(*dirs));
+	size_t n = 0;
+
+	if (!dirs)
+		return;
+	for (size_t i = 0; i < f->ntodo; i++) {
+		const char *p = f->jobs[f->todo[i]].fe->path;
+
+		if ((dirs[n] = strndup(p, (size_t)(strrchr(p, '/') - p))))
+			n++;
+	}
+	if (n > 1)
+		qsort(dirs, n, sizeof(*dirs), str_ptr_cmp);
+	for (size_t i = 0; i < n; i++) {
+		int fd;
+		DIR *d;
+		struct dirent *e;
+
+		if (i && strcmp(dirs[i], dirs[i - 1]) == 0)
+			continue;
+		fd = kist_path_open_beneath(f->bag->dirfd, dirs[i], O_RDONLY | O_DIRECTORY);
+		if (fd < 0 || !(d = fdopendir(fd))) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		while ((e = readdir(d)))
+			if (stale_temp(e->d_name) && unlinkat(dirfd(d), e->d_name, 0) == 0) {
+				char *rel = kist_path_join(dirs[i], e->d_name);
+
+				kist_findings_add(f->fs, KIST_SEV_INFO, "fetch.stale-removed", rel ? rel : dirs[i],
+						  "removed, left by a fetch that was killed");
+				free(rel);
+			}
+		closedir(d);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(dirs[i]);
+	free(dirs);
 }
 
 /* --- one download ---------------------------------------------------------- */
@@ -558,8 +625,7 @@ static void fetch_one(struct fetcher *f, struct job *j, CURL *c)
 	pthread_mutex_unlock(&f->lock);
 	dl.fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (dl.fd < 0) {
-		kist_findings_add(f->fs, KIST_SEV_FAILURE, "fetch.write-failed", fe->path,
-				  "cannot create a temporary file: %s", strerror(errno));
+		snprintf(why, sizeof(why), "cannot create a temporary file: %s", strerror(errno));
 		goto close_dir;
 	}
 	for (int a = 0; a < KIST_ALG_COUNT; a++)
@@ -641,7 +707,7 @@ close_dir:
 		break;   /* the caller says so once */
 	case RETRY:
 		kist_findings_add(f->fs, KIST_SEV_ERROR, "fetch.download-failed", fe->path,
-				  "%s (gave up after %u attempts)", why, attempts);
+				  "%s (gave up after %u attempt%s)", why, attempts, attempts == 1 ? "" : "s");
 		break;
 	case FAILED_ERROR:
 		kist_findings_add(f->fs, KIST_SEV_ERROR, "fetch.download-failed", fe->path, "%s", why);
@@ -706,6 +772,7 @@ static int download_all(struct fetcher *f, struct kist_error *err)
 	for (size_t i = 0; i < f->njobs; i++)
 		if (f->jobs[i].state == JOB_FETCH)
 			f->todo[f->ntodo++] = i;
+	sweep_stale(f);
 	if (n > f->ntodo)
 		n = (unsigned)f->ntodo;
 	if (!(t = calloc(n, sizeof(*t))))

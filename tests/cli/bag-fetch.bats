@@ -210,7 +210,7 @@ expect_absent() {
 	start=$SECONDS
 	run --separate-stderr timeout 30 "$KIST" bag fetch --timeout 1 --retries 0 bag
 	expect_status 1
-	[[ $stderr == *"stall/sub/big.bin: no data for 1 s (gave up after 1 attempts) (fetch.download-failed)"* ]] ||
+	[[ $stderr == *"stall/sub/big.bin: no data for 1 s (gave up after 1 attempt) (fetch.download-failed)"* ]] ||
 		flunk "no stall message"
 	# the server holds the connection for 30 s
 	[ $((SECONDS - start)) -lt 10 ] || flunk "took $((SECONDS - start)) s to notice the stall"
@@ -283,6 +283,29 @@ expect_absent() {
 	grep -q 'interrupted' err || flunk "no interruption message: $(cat err)"
 	expect_absent sub/big.bin
 	expect_no_temp_files
+}
+
+@test "fetch: after a SIGKILL, the next run removes the stale temporary file and finishes" {
+	: >bag/fetch.txt
+	line "$BASE/stall/sub/big.bin" sub/big.bin
+	"$KIST" bag fetch bag >out 2>err 3>&- &
+	pid=$!
+	for _ in $(seq 200); do
+		[ -n "$(find bag -name '.kist-fetch*')" ] && break
+		sleep 0.05
+	done
+	kill -KILL "$pid"
+	wait "$pid" || true
+	[ -n "$(find bag -name '.kist-fetch*')" ] || flunk "no temporary file was left to clean up"
+	: >bag/fetch.txt
+	line "$BASE/ok/sub/big.bin" sub/big.bin
+	line "$BASE/ok/a.txt" a.txt
+	krun 0 bag fetch -v bag
+	[[ $stderr == *"removed, left by a fetch that was killed (fetch.stale-removed)"* ]] ||
+		flunk "the stale file was not reported"
+	expect_no_temp_files
+	krun 0 bag validate bag
+	expect_output "bag: valid"
 }
 
 @test "fetch: --format json reports the counts and findings" {
