@@ -13,6 +13,7 @@ files under ROOT:
   /short/NAME         the file without its last byte (Content-Length says so)
   /drop/NAME          Content-Length of the file, half of it, connection closed
   /drop-once/NAME     like /drop the first time, then the file
+  /reset-once/NAME    half the file then a TCP reset the first time, then the file
   /flaky/N/NAME       503 for the first N requests of this path, then the file
   /stall/NAME         half the file, then nothing for 30 s
   /status/CODE        that status, empty body
@@ -21,6 +22,8 @@ files under ROOT:
 """
 import http.server
 import os
+import socket
+import struct
 import sys
 import threading
 import time
@@ -84,6 +87,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.send(200, data[: len(data) // 2], length=len(data), close=True)
                 self.close_connection = True
             elif kind == "drop-once":
+                self.send(200, self.body(rest))
+            elif kind == "reset-once" and seen == 1:
+                data = self.body(rest)
+                self.send(200, data[: len(data) // 2], length=len(data))
+                # SO_LINGER with a zero timeout: close sends RST, not FIN
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                           struct.pack("ii", 1, 0))
+                self.connection.close()
+                self.close_connection = True
+            elif kind == "reset-once":
                 self.send(200, self.body(rest))
             elif kind == "flaky":
                 n, _, name = rest.partition("/")

@@ -204,6 +204,16 @@ expect_absent() {
 	expect_no_temp_files
 }
 
+@test "fetch: a connection reset mid-body is retried" {
+	: >bag/fetch.txt
+	line "$BASE/reset-once/sub/big.bin" sub/big.bin
+	krun 0 bag fetch --retries 1 --retry-wait 0.01 bag
+	[ "$(requests reset-once/sub/big.bin)" -eq 2 ] || flunk "the reset was not retried"
+	cmp bag/data/sub/big.bin srv/sub/big.bin
+	krun 1 bag validate bag   # a.txt is still missing, and only that
+	expect_output "bag: incomplete (1 missing)"
+}
+
 @test "fetch: a stalled transfer times out" {
 	: >bag/fetch.txt
 	line "$BASE/stall/sub/big.bin" sub/big.bin
