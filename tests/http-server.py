@@ -16,6 +16,7 @@ files under ROOT:
   /reset-once/NAME    half the file then a TCP reset the first time, then the file
   /flaky/N/NAME       503 for the first N requests of this path, then the file
   /stall/NAME         half the file, then nothing for 30 s
+  /slow/NAME          the file, after a second's wait
   /status/CODE        that status, empty body
   /redirect?to=URL    302 to URL
   /count/PATH         how many requests PATH has had so far (text)
@@ -113,6 +114,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.flush()
                 time.sleep(30)
                 self.close_connection = True
+            elif kind == "slow":
+                time.sleep(1)
+                self.send(200, self.body(rest))
             elif kind == "status":
                 self.send(int(rest), b"")
             elif kind == "redirect":

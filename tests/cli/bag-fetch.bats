@@ -116,6 +116,24 @@ expect_absent() {
 	expect_output "bag: valid"
 }
 
+@test "fetch: -j 4 runs four downloads at once" {
+	for i in 1 2 3 4; do printf 'slow %d\n' "$i" >"src/s$i.txt"; done
+	rm -rf bag srv/*
+	"$KIST" bag create src bag >/dev/null 2>&1
+	cp -R bag/data/. srv/
+	: >bag/fetch.txt
+	for i in 1 2 3 4; do
+		line "$BASE/slow/s$i.txt" "s$i.txt"
+		rm "bag/data/s$i.txt"
+	done
+	start=$(date +%s%N)
+	krun 0 bag fetch -j 4 bag
+	elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+	expect_output "bag: complete (4 fetched, 0 already present)"
+	# each takes a second: one after the other would be 4 s
+	[ "$elapsed_ms" -lt 3000 ] || flunk "four 1 s downloads took $elapsed_ms ms with -j 4"
+}
+
 @test "fetch: a server sending more bytes than declared is cut off" {
 	both_from ok
 	line "$BASE/long/a.txt" a.txt
