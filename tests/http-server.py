@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """A small HTTP server for the fetch tests: good files and misbehaving ones.
 
-usage: http-server.py ROOT
+usage: http-server.py ROOT [CERT KEY]
 
-Binds 127.0.0.1 on a free port, prints the port on one line, then serves
-files under ROOT:
+Binds 127.0.0.1 on a free port (https with CERT and KEY, PEM files), prints
+the port on one line, then serves files under ROOT:
 
   /ok/NAME            the file
   /long/NAME          the file and 1000 bytes more (Content-Length says so)
@@ -24,6 +24,7 @@ files under ROOT:
 import http.server
 import os
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -142,5 +143,9 @@ class Server(http.server.ThreadingHTTPServer):
 
 
 server = Server(("127.0.0.1", 0), Handler)
+if len(sys.argv) > 3:
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(sys.argv[2], sys.argv[3])
+    server.socket = tls.wrap_socket(server.socket, server_side=True)
 print(server.server_address[1], flush=True)
 server.serve_forever()

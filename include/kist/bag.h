@@ -225,6 +225,8 @@ struct kist_bag_fetch_options {
 	unsigned retry_wait_ms;      /* first back-off; doubles each time */
 	unsigned stall_timeout;      /* seconds without a byte before giving up
 					(and retrying); 0 = 60 */
+	const char *cacert;          /* CA certificates (PEM) to trust for https
+					instead of the system's, or NULL */
 	volatile int *cancel;        /* set nonzero (e.g. from a signal) to stop */
 	struct kist_progress *progress;   /* files looked at, bytes verified or
 					     downloaded */

@@ -574,6 +574,8 @@ static void setup_curl(CURL *c, struct download *dl)
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, dl);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)o->stall_timeout);
+	if (o->cacert)
+		curl_easy_setopt(c, CURLOPT_CAINFO, o->cacert);
 	if (dl->j->fe->length != UINT64_MAX && dl->j->fe->length <= (uint64_t)INT64_MAX)
 		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)dl->j->fe->length);
 }

@@ -16,7 +16,8 @@ void usage_bag_fetch(FILE *out)
 {
 	fprintf(out,
 		"usage: kist bag fetch [-j N] [--retries N] [--retry-wait SECONDS]\n"
-		"                      [--timeout SECONDS] [--format text|json] [-q] [-v] BAG\n"
+		"                      [--timeout SECONDS] [--cacert FILE] [--no-premis]\n"
+		"                      [--agent NAME] [--format text|json] [-q] [-v] BAG\n"
 		"\n"
 		"Completes a holey bag: downloads each file fetch.txt lists that is not in the\n"
 		"bag yet (http, https and file URLs; redirects only to http and https), checks\n"
@@ -33,6 +34,8 @@ void usage_bag_fetch(FILE *out)
 		"                           (default 1; fractions allowed)\n"
 		"      --timeout SECONDS    give a transfer up after this long without a byte\n"
 		"                           (default 60)\n"
+		"      --cacert FILE        trust the CA certificates in FILE (PEM) for https\n"
+		"                           instead of the system's\n"
 		"      --no-premis          record nothing in metadata/premis.xml (by default\n"
 		"                           a fetch that brought files in appends a PREMIS\n"
 		"                           capture event when the bag has that file)\n"
@@ -52,7 +55,7 @@ void usage_bag_fetch(FILE *out)
 		"(SIGINT, SIGTERM): temporary files removed, then the signal's own status.\n");
 }
 
-enum { OPT_RETRIES = CLI_OPT_FIRST_COMMAND, OPT_RETRY_WAIT, OPT_TIMEOUT, OPT_NO_PREMIS, OPT_AGENT };
+enum { OPT_RETRIES = CLI_OPT_FIRST_COMMAND, OPT_RETRY_WAIT, OPT_TIMEOUT, OPT_NO_PREMIS, OPT_AGENT, OPT_CACERT };
 
 static volatile int stop_signal;
 static volatile int cancel_flag;
@@ -167,6 +170,7 @@ int cmd_bag_fetch(int argc, char **argv)
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "no-premis", no_argument, NULL, OPT_NO_PREMIS },
 		{ "agent", required_argument, NULL, OPT_AGENT },
+		{ "cacert", required_argument, NULL, OPT_CACERT },
 		CLI_GLOBAL_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -216,6 +220,13 @@ int cmd_bag_fetch(int argc, char **argv)
 			continue;
 		case OPT_AGENT:
 			agent = optarg;
+			continue;
+		case OPT_CACERT:
+			if (access(optarg, R_OK) != 0) {
+				cli_usage_error("--cacert %s: %s", optarg, strerror(errno));
+				return EXIT_USAGE;
+			}
+			opt.cacert = optarg;
 			continue;
 		case 'h':
 			usage_bag_fetch(stdout);

@@ -27,8 +27,11 @@ setup() {
 }
 
 teardown() {
-	[ -n "${SERVER_PID-}" ] && kill "$SERVER_PID" 2>/dev/null
-	[ -n "${SERVER_PID-}" ] && wait "$SERVER_PID" 2>/dev/null
+	local pid
+	for pid in ${SERVER_PID-} ${TLS_PID-}; do
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
 	kist_teardown
 }
 
@@ -420,4 +423,26 @@ assert "fetch.not-in-manifest" in codes, codes
 	[[ "$output" == *"/1 files"* ]] || flunk "no progress line on the terminal"
 	# half of the file came before the server stalled
 	[[ "$output" == *"146.5 KiB/293.0 KiB"* ]] || flunk "the downloaded bytes are not counted"
+}
+
+@test "fetch: https with a CA given by --cacert; an untrusted certificate is refused" {
+	command -v openssl >/dev/null || skip "no openssl to make a certificate"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+		-addext subjectAltName=IP:127.0.0.1 -keyout key.pem -out cert.pem 2>/dev/null ||
+		flunk "openssl could not make a certificate"
+	python3 "$KIST_SRCDIR/tests/http-server.py" "$PWD/srv" cert.pem key.pem >tls-port 2>tls.err 3>&- &
+	TLS_PID=$!
+	for _ in $(seq 200); do
+		[ -s tls-port ] && break
+		sleep 0.05
+	done
+	[ -s tls-port ] || flunk "no https server: $(cat tls.err)"
+	: >bag/fetch.txt
+	line "https://127.0.0.1:$(cat tls-port)/ok/a.txt" a.txt
+	krun 1 bag fetch --retries 3 --retry-wait 0.01 bag
+	[[ $stderr == *"certificate"*"(fetch.download-failed)"* ]] || flunk "an untrusted certificate was not refused"
+	[[ $stderr != *"gave up after"* ]] || flunk "a certificate failure was retried"
+	expect_absent a.txt
+	krun 0 bag fetch --cacert cert.pem bag
+	cmp bag/data/a.txt srv/a.txt
 }
