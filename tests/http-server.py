@@ -15,6 +15,7 @@ the port on one line, then serves files under ROOT:
   /drop-once/NAME     like /drop the first time, then the file
   /reset-once/NAME    half the file then a TCP reset the first time, then the file
   /flaky/N/NAME       503 for the first N requests of this path, then the file
+  /busy/NAME          the first time 503 with "Retry-After: 1", then the file
   /stall/NAME         half the file, then nothing for 30 s
   /slow/NAME          the file, after a second's wait
   /status/CODE        that status, empty body
@@ -115,6 +116,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.flush()
                 time.sleep(30)
                 self.close_connection = True
+            elif kind == "busy" and seen == 1:
+                self.send_response(503)
+                self.send_header("Retry-After", "1")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif kind == "busy":
+                self.send(200, self.body(rest))
             elif kind == "slow":
                 time.sleep(1)
                 self.send(200, self.body(rest))

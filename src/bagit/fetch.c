@@ -372,6 +372,7 @@ struct download {
 	int too_long;
 	int write_errno;
 	int stalled;                          /* no byte for stall_timeout seconds */
+	long retry_after;                     /* seconds the server asked us to wait */
 	curl_off_t last_now;                  /* bytes at the last change */
 	struct timespec last_change;
 };
@@ -441,6 +442,7 @@ static int restart(struct download *dl)
 	dl->too_long = 0;
 	dl->write_errno = 0;
 	dl->stalled = 0;
+	dl->retry_after = 0;
 	dl->last_now = 0;
 	clock_gettime(CLOCK_MONOTONIC, &dl->last_change);
 	for (int a = 0; a < KIST_ALG_COUNT; a++)
@@ -520,10 +522,15 @@ static enum outcome attempt(CURL *c, struct download *dl, char *why, size_t len)
 	switch (cc) {
 	case CURLE_OK:
 		break;
-	case CURLE_HTTP_RETURNED_ERROR:
+	case CURLE_HTTP_RETURNED_ERROR: {
+		curl_off_t after = 0;
+
+		if (curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after > 0)
+			dl->retry_after = after > 600 ? 600 : (long)after;   /* a sane bound */
 		snprintf(why, len, "%s: HTTP status %ld", fe->url, code);
 		/* the server's trouble, or too many requests: worth another try */
 		return code >= 500 || code == 408 || code == 429 ? RETRY : FAILED_ERROR;
+	}
 	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_TOO_MANY_REDIRECTS:
 		snprintf(why, len, "%s: %s (only http, https and file URLs; redirects only to http "
@@ -605,7 +612,7 @@ static void fetch_one(struct fetcher *f, struct job *j, CURL *c)
 	char tmp[64], why[1024] = "";
 	int dirfd, bad;
 	enum outcome oc = FAILED_FAILURE;
-	unsigned attempts = 0;
+	unsigned attempts = 0, wait_ms;
 
 	if (!url_allowed(fe->url, why, sizeof(why))) {
 		kist_findings_add(f->fs, KIST_SEV_ERROR, "fetch.url-refused", fe->path, "%s", why);
@@ -647,8 +654,12 @@ static void fetch_one(struct fetcher *f, struct job *j, CURL *c)
 		oc = attempt(c, &dl, why, sizeof(why));
 		if (oc != RETRY || attempts > f->opt->retries)
 			break;
-		/* 1, 2, 4... times the first wait, at most 64 times */
-		back_off(f, f->opt->retry_wait_ms << (attempts - 1 < 6 ? attempts - 1 : 6));
+		/* 1, 2, 4... times the first wait, at most 64 times; longer when
+		 * the server says so (Retry-After) */
+		wait_ms = f->opt->retry_wait_ms << (attempts - 1 < 6 ? attempts - 1 : 6);
+		if ((unsigned long)dl.retry_after * 1000 > wait_ms)
+			wait_ms = (unsigned)dl.retry_after * 1000;
+		back_off(f, wait_ms);
 		if (cancelled(f)) {
 			oc = CANCELLED;
 			break;

@@ -201,6 +201,17 @@ expect_absent() {
 	cmp bag/data/a.txt srv/a.txt
 }
 
+@test "fetch: a 503 with Retry-After is retried no sooner than the server asks" {
+	: >bag/fetch.txt
+	line "$BASE/busy/a.txt" a.txt
+	start=$(date +%s%N)
+	krun 0 bag fetch --retries 1 --retry-wait 0.01 bag
+	elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+	[ "$(requests busy/a.txt)" -eq 2 ] || flunk "expected 2 requests"
+	[ "$elapsed_ms" -ge 1000 ] || flunk "retried after $elapsed_ms ms; the server asked for 1 s"
+	cmp bag/data/a.txt srv/a.txt
+}
+
 @test "fetch: retries are bounded: a 503 that persists is given up" {
 	: >bag/fetch.txt
 	line "$BASE/flaky/9/a.txt" a.txt
