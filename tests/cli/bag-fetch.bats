@@ -308,23 +308,36 @@ expect_absent() {
 	cmp bag/data/a.txt srv/a.txt
 }
 
-@test "fetch: SIGTERM stops the downloads and removes the temporary files" {
+# interrupt SIGNAL STATUS: a fetch stuck on a stalled server is sent SIGNAL
+# once its temporary file exists; it must end with STATUS and leave nothing.
+interrupt() {
 	: >bag/fetch.txt
 	line "$BASE/stall/sub/big.bin" sub/big.bin
-	"$KIST" bag fetch bag >out 2>err 3>&- &
+	# a background job starts with SIGINT ignored: give it the default back
+	python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])' "$KIST" bag fetch bag >out 2>err 3>&- &
 	pid=$!
 	for _ in $(seq 200); do
 		[ -n "$(find bag -name '.kist-fetch*')" ] && break
 		sleep 0.05
 	done
 	[ -n "$(find bag -name '.kist-fetch*')" ] || flunk "no temporary file appeared"
-	kill -TERM "$pid"
+	kill "-$1" "$pid"
 	status=0
 	wait "$pid" || status=$?
-	[ "$status" -eq 143 ] || flunk "expected the SIGTERM status 143, got $status"
+	[ "$status" -eq "$2" ] || flunk "expected the $1 status $2, got $status"
 	grep -q 'interrupted' err || flunk "no interruption message: $(cat err)"
 	expect_absent sub/big.bin
 	expect_no_temp_files
+}
+
+@test "fetch: SIGTERM stops the downloads and removes the temporary files" {
+	interrupt TERM 143
+}
+
+@test "fetch: SIGINT (Ctrl-C) stops the downloads and removes the temporary files" {
+	interrupt INT 130
 }
 
 @test "fetch: after a SIGKILL, the next run removes the stale temporary file and finishes" {
