@@ -9,7 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <kist/profile.h>
+
 #include "cli.h"
+#include "profile.h"
 
 void usage_bag_create(FILE *out)
 {
@@ -17,6 +20,7 @@ void usage_bag_create(FILE *out)
 		"usage: kist bag create [-a ALG,...] [--info 'Label: value']... [--info-file F]\n"
 		"                       [--exclude PATTERN]... [--keep-empty-dirs]\n"
 		"                       [--follow-symlinks] [--link] [--force] [-j N] [-q]\n"
+		"                       [--profile P [--fetch-profile]]\n"
 		"                       SOURCE [DEST]\n"
 		"\n"
 		"Makes a BagIt 1.0 bag (RFC 8493) of the folder SOURCE.\n"
@@ -52,6 +56,13 @@ void usage_bag_create(FILE *out)
 		"                          file object per payload file, the creation and\n"
 		"                          digest events, the agents)\n"
 		"      --agent NAME        the person recorded in PREMIS (default: login name)\n"
+		"      --profile P         make the bag for the BagIt Profile P (a JSON file;\n"
+		"                          a URL with --fetch-profile): its required\n"
+		"                          algorithms, BagIt-Profile-Identifier written;\n"
+		"                          refused, with the list, when a required\n"
+		"                          bag-info element is missing or a value is not\n"
+		"                          allowed; the bag made is checked against it\n"
+		"      --fetch-profile     allow fetching P from a URL\n"
 		"      --format FORMAT     text (default) or json\n"
 		"  -j, --jobs N            worker threads (default: online CPUs)\n"
 		"  -q, --quiet             no summary line, no warnings\n"
@@ -215,7 +226,7 @@ static int read_oxum(const char *bag, unsigned long long *bytes, unsigned long l
 }
 
 enum { OPT_INFO = CLI_OPT_FIRST_COMMAND, OPT_INFO_FILE, OPT_EXCLUDE, OPT_KEEP_EMPTY, OPT_LINK,
-       OPT_FORCE, OPT_NO_PREMIS, OPT_AGENT };
+       OPT_FORCE, OPT_NO_PREMIS, OPT_AGENT, OPT_PROFILE, OPT_FETCH_PROFILE };
 
 int cmd_bag_create(int argc, char **argv)
 {
@@ -230,6 +241,8 @@ int cmd_bag_create(int argc, char **argv)
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "no-premis", no_argument, NULL, OPT_NO_PREMIS },
 		{ "agent", required_argument, NULL, OPT_AGENT },
+		{ "profile", required_argument, NULL, OPT_PROFILE },
+		{ "fetch-profile", no_argument, NULL, OPT_FETCH_PROFILE },
 		CLI_GLOBAL_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -237,9 +250,11 @@ int cmd_bag_create(int argc, char **argv)
 	struct kist_bag_info info;
 	struct kist_findings *findings = NULL;
 	struct kist_error err;
-	const char **exclude = NULL, *source, *dest, *bag;
+	const char **exclude = NULL, *source, *dest, *bag, *profile_at = NULL;
+	struct kist_profile *profile = NULL;
+	kist_algset tag_algs = 0;
 	size_t nexclude = 0;
-	int opt, code = EXIT_USAGE, rc;
+	int opt, code = EXIT_USAGE, rc, fetch_profile = 0;
 
 	memset(&o, 0, sizeof(o));
 	kist_bag_info_init(&info);
@@ -271,6 +286,8 @@ int cmd_bag_create(int argc, char **argv)
 		case OPT_FORCE: o.force = 1; break;
 		case OPT_NO_PREMIS: o.no_premis = 1; break;
 		case OPT_AGENT: o.agent = optarg; break;
+		case OPT_PROFILE: profile_at = optarg; break;
+		case OPT_FETCH_PROFILE: fetch_profile = 1; break;
 		case 'h':
 			usage_bag_create(stdout);
 			code = EXIT_OK_;
@@ -312,6 +329,16 @@ int cmd_bag_create(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (fetch_profile && !profile_at) {
+		cli_usage_error("--fetch-profile goes with --profile URL");
+		goto out;
+	}
+	if (profile_at) {
+		if ((code = cli_profile_load(profile_at, fetch_profile, &profile)) != EXIT_OK_ ||
+		    (code = cli_profile_prepare_create(profile, &o, &info, &tag_algs, source)) != EXIT_OK_)
+			goto out;
+		code = EXIT_USAGE;
+	}
 
 	if (!(findings = kist_findings_new())) {
 		cli_message("error", "out of memory");
@@ -333,6 +360,8 @@ int cmd_bag_create(int argc, char **argv)
 		char algs[128] = "";
 
 		code = EXIT_OK_;
+		if (profile)
+			code = cli_profile_after_create(profile, bag, o.algs, tag_algs);
 		for (int a = 0, n = 0; a < KIST_ALG_COUNT; a++)
 			if ((o.algs ? o.algs : KIST_ALG_BIT(KIST_ALG_SHA512)) & KIST_ALG_BIT(a))
 				snprintf(algs + strlen(algs), sizeof(algs) - strlen(algs), "%s%s",
@@ -391,6 +420,7 @@ int cmd_bag_create(int argc, char **argv)
 out:
 	kist_findings_free(findings);
 	kist_bag_info_free(&info);
+	kist_profile_free(profile);
 	free(exclude);
 	return code;
 }
