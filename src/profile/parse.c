@@ -359,7 +359,7 @@ static void check_paths(struct ctx *c, const char *name, const struct kist_profi
 		const char *s = l->items[i];
 		size_t len = strlen(s);
 		/* a required directory ends in '/': check the path without it */
-		size_t check = !patterns && payload && len > 1 && s[len - 1] == '/' ? len - 1 : len;
+		size_t check = payload && len > 1 && s[len - 1] == '/' ? len - 1 : len;
 		enum kist_path_problem pp = kist_path_check_relative(s, check);
 
 		if (pp != KIST_PATH_OK) {
