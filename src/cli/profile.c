@@ -259,16 +259,19 @@ const struct kist_profile *cli_profiles_given(const struct cli_profiles *ps)
 	return ps ? ps->given : NULL;
 }
 
-/* A profile a bag names, fetched once per run. */
+/* A profile a bag names, fetched once per run. Its problems are the bag's
+ * failures (it cannot be checked), never errors in the bag. */
 static const struct kist_profile *named(struct cli_profiles *ps, const char *url, struct kist_findings *fs)
 {
+	struct kist_findings *tmp;
 	struct cached *nc;
 	struct kist_error err;
+	int rc;
 
 	for (size_t i = 0; i < ps->ncache; i++)
 		if (strcmp(ps->cache[i].url, url) == 0) {
 			if (!ps->cache[i].p)
-				kist_findings_add(fs, KIST_SEV_FAILURE, "profile.unreachable", "bag-info.txt",
+				kist_findings_add(fs, KIST_SEV_FAILURE, "profile.unusable", "bag-info.txt",
 						  "the profile it names (%s) could not be had", url);
 			return ps->cache[i].p;
 		}
@@ -276,15 +279,37 @@ static const struct kist_profile *named(struct cli_profiles *ps, const char *url
 		return NULL;
 	ps->cache = nc;
 	nc = &ps->cache[ps->ncache];
-	if (!(nc->url = strdup(url)))
+	if (!(nc->url = strdup(url)) || !(tmp = kist_findings_new())) {
+		free(nc->url);
 		return NULL;
+	}
 	nc->p = NULL;
 	ps->ncache++;
 	kist_error_clear(&err);
-	/* its findings are the bag's: the bag named the profile */
-	if (kist_profile_load(url, 1, &nc->p, fs, &err) == KIST_INVALID)
+	rc = kist_profile_load(url, 1, &nc->p, tmp, &err);
+	for (size_t i = 0; i < kist_findings_count(tmp); i++) {
+		const struct kist_finding *f = kist_findings_get(tmp, i);
+
+		if (f->severity == KIST_SEV_WARNING)
+			kist_findings_add(fs, KIST_SEV_WARNING, f->code, NULL, "profile %s: %s", url,
+					  f->message ? f->message : "");
+	}
+	if (rc == KIST_FAILED) {
+		kist_findings_add(fs, KIST_SEV_FAILURE, "profile.unreachable", "bag-info.txt",
+				  "the profile it names cannot be had: %s", err.message);
+	} else if (rc == KIST_INVALID) {
+		const struct kist_finding *f = kist_findings_get(tmp, 0);
+
+		for (size_t i = 0; i < kist_findings_count(tmp); i++)
+			if (kist_findings_get(tmp, i)->severity == KIST_SEV_ERROR) {
+				f = kist_findings_get(tmp, i);
+				break;
+			}
 		kist_findings_add(fs, KIST_SEV_FAILURE, "profile.unusable", "bag-info.txt",
-				  "the profile it names (%s) is malformed: the bag cannot be checked against it", url);
+				  "the profile it names (%s) is malformed: %s (see kist profile check)", url,
+				  f && f->message ? f->message : "?");
+	}
+	kist_findings_free(tmp);
 	return nc->p;
 }
 

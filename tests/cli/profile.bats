@@ -304,7 +304,8 @@ expect_no_finding_code() {
 	sed -i "s|:$PORT/p.json|:$PORT/gone.json|" bag/bag-info.txt
 	retag bag
 	krun 3 bag validate --fetch-profile bag
-	expect_vfinding failure "bag/http://127.0.0.1:$PORT/gone.json" profile.unreachable
+	expect_vfinding failure bag/bag-info.txt profile.unreachable
+	[[ "$stderr" == *"gone.json: the server answered HTTP 404"* ]] || flunk
 	# a bag that names none
 	mkbag plain
 	krun 1 bag validate --fetch-profile plain
@@ -400,4 +401,26 @@ expect_no_finding_code() {
 	[ ! -e src/bagit.txt ] || flunk
 	krun 2 bag create --fetch-profile src
 	krun 2 bag create --profile http://127.0.0.1:9/p.json src
+}
+
+@test "a bag naming a malformed profile cannot be checked against it: profile.unusable, exit 3" {
+	mkdir site
+	serve site
+	printf '{"BagIt-Profile-Info":' >site/p.json
+	mkbag bag
+	printf 'BagIt-Profile-Identifier: http://127.0.0.1:%s/p.json\n' "$PORT" >>bag/bag-info.txt
+	retag bag
+	krun 3 bag validate --fetch-profile bag
+	expect_vfinding failure bag/bag-info.txt profile.unusable
+	[[ "$stderr" == *"is malformed: not JSON"* ]] || flunk
+	expect_output "bag: unreadable (1 failure)"
+}
+
+@test "bag validate --profile --format json: the profile's findings are the bag's" {
+	mkbag bag
+	mkprofile p.json '"Manifests-Required":["md5"]'
+	krun 1 bag validate --format json --profile p.json bag
+	json_ok
+	[ "$(json_get 'd["bags"][0]["verdict"]')" = invalid ]
+	[ "$(json_get '[f["code"] for f in d["bags"][0]["findings"]]')" = "['profile.identifier-missing', 'profile.manifest-missing']" ]
 }
