@@ -56,6 +56,12 @@ void usage_bag_create(FILE *out)
 		"                          file object per payload file, the creation and\n"
 		"                          digest events, the agents)\n"
 		"      --agent NAME        the person recorded in PREMIS (default: login name)\n"
+		"      --no-identify       no format identification (PRONOM PUIDs of each\n"
+		"                          payload file, found in the same read as the\n"
+		"                          digests and recorded in premis.xml)\n"
+		"      --scan-window N     bytes matched at each end of a file (default\n"
+		"                          65536, 512 to 67108864)\n"
+		"      --signatures FILE   a DROID signature file (default: kist's copy)\n"
 		"      --profile P         make the bag for the BagIt Profile P (a JSON file;\n"
 		"                          a URL with --fetch-profile): its required\n"
 		"                          algorithms, BagIt-Profile-Identifier written;\n"
@@ -226,7 +232,8 @@ static int read_oxum(const char *bag, unsigned long long *bytes, unsigned long l
 }
 
 enum { OPT_INFO = CLI_OPT_FIRST_COMMAND, OPT_INFO_FILE, OPT_EXCLUDE, OPT_KEEP_EMPTY, OPT_LINK,
-       OPT_FORCE, OPT_NO_PREMIS, OPT_AGENT, OPT_PROFILE, OPT_FETCH_PROFILE };
+       OPT_FORCE, OPT_NO_PREMIS, OPT_AGENT, OPT_NO_IDENTIFY, OPT_SCAN_WINDOW,
+       OPT_SIGNATURES, OPT_PROFILE, OPT_FETCH_PROFILE };
 
 int cmd_bag_create(int argc, char **argv)
 {
@@ -241,6 +248,9 @@ int cmd_bag_create(int argc, char **argv)
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "no-premis", no_argument, NULL, OPT_NO_PREMIS },
 		{ "agent", required_argument, NULL, OPT_AGENT },
+		{ "no-identify", no_argument, NULL, OPT_NO_IDENTIFY },
+		{ "scan-window", required_argument, NULL, OPT_SCAN_WINDOW },
+		{ "signatures", required_argument, NULL, OPT_SIGNATURES },
 		{ "profile", required_argument, NULL, OPT_PROFILE },
 		{ "fetch-profile", no_argument, NULL, OPT_FETCH_PROFILE },
 		CLI_GLOBAL_LONG_OPTIONS,
@@ -286,6 +296,14 @@ int cmd_bag_create(int argc, char **argv)
 		case OPT_FORCE: o.force = 1; break;
 		case OPT_NO_PREMIS: o.no_premis = 1; break;
 		case OPT_AGENT: o.agent = optarg; break;
+		case OPT_NO_IDENTIFY: o.no_identify = 1; break;
+		case OPT_SCAN_WINDOW:
+			if (cli_parse_window(optarg, &o.identify_window) < 0) {
+				cli_usage_error("--scan-window takes a number of bytes from 512 to 67108864");
+				goto out;
+			}
+			break;
+		case OPT_SIGNATURES: o.signature_file = optarg; break;
 		case OPT_PROFILE: profile_at = optarg; break;
 		case OPT_FETCH_PROFILE: fetch_profile = 1; break;
 		case 'h':
