@@ -203,8 +203,16 @@ static int read_archive(const char *path, struct kist_bag_view *v, struct kist_f
 
 	if (!a)
 		return kist_error_set(err, KIST_FAILED, "out of memory");
-	archive_read_support_filter_all(a);
-	archive_read_support_format_all(a);
+	/* only what bags are serialized as: "all" would read mtree text, whose
+	   entries name files on this machine, and run external filter programs */
+	archive_read_support_filter_gzip(a);
+	archive_read_support_filter_bzip2(a);
+	archive_read_support_filter_xz(a);
+	archive_read_support_filter_zstd(a);
+	archive_read_support_format_tar(a);
+	archive_read_support_format_gnutar(a);
+	archive_read_support_format_zip(a);
+	archive_read_support_format_7zip(a);
 	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
 		kist_error_set(err, KIST_FAILED, "%s: %s", path, archive_error_string(a));
 		goto out;
