@@ -635,6 +635,66 @@ static void test_load_errors(void **state)
 	kist_findings_free(fs);
 }
 
+/* Thousands of damaged copies of the real profiles (bytes flipped, cut,
+ * duplicated): each is a profile or a finding, never a crash or a leak
+ * (the suite runs under ASan and UBSan in CI). */
+static void test_mutations(void **state)
+{
+	static const char *const names[] = { "bagProfileFoo.json", "bagProfileBar.json",
+					     "btr_standard_profile.json" };
+	static const char noise[] = "{}[]\",:0123456789.-+eEtrufalsn \\\x00\xff\xc3";
+	unsigned seed = 12345;
+	size_t ok = 0, bad = 0;
+
+	(void)state;
+	for (size_t n = 0; n < sizeof(names) / sizeof(names[0]); n++) {
+		size_t len;
+		char *orig = slurp(names[n], &len), *buf = malloc(2 * len + 1);
+
+		for (int round = 0; round < 1500; round++) {
+			struct kist_findings *fs = kist_findings_new();
+			struct kist_profile *p = NULL;
+			size_t blen = len;
+			int edits = 1 + round % 4, rc;
+
+			memcpy(buf, orig, len);
+			for (int e = 0; e < edits; e++) {
+				size_t at;
+
+				seed = seed * 1103515245u + 12345u;
+				at = (seed >> 8) % blen;
+				switch ((seed >> 4) % 4) {
+				case 0: buf[at] = noise[(seed >> 16) % (sizeof(noise) - 1)]; break;
+				case 1: blen = at; break;                         /* truncated */
+				case 2:                                           /* a run doubled */
+					if (blen + 16 <= 2 * len && at + 16 <= blen) {
+						memmove(buf + at + 16, buf + at, blen - at);
+						blen += 16;
+					}
+					break;
+				default: memmove(buf + at, buf + at + 1, blen - at - 1); blen--; break;
+				}
+				if (blen == 0)
+					break;
+			}
+			rc = kist_profile_parse(buf, blen, names[n], &p, fs);
+			assert_true(rc == KIST_OK || rc == KIST_INVALID);
+			assert_true((rc == KIST_OK) == (p != NULL));
+			if (rc == KIST_OK)
+				ok++;
+			else
+				bad++, assert_true(kist_findings_count_severity(fs, KIST_SEV_ERROR) > 0);
+			kist_profile_free(p);
+			kist_findings_free(fs);
+		}
+		free(buf);
+		free(orig);
+	}
+	/* both kinds happened: the damage was neither always fatal nor harmless */
+	assert_true(ok > 0);
+	assert_true(bad > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -651,6 +711,7 @@ int main(void)
 		cmocka_unit_test(test_bar_on_bag),
 		cmocka_unit_test(test_create_side),
 		cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_mutations),
 	};
 
 	return UNIT_RUN(tests);
