@@ -98,6 +98,8 @@ void kist_profile_free(struct kist_profile *p);
 const char *kist_profile_spec_version(const struct kist_profile *p);
 /* The profile's Bag-Info element for label (case-insensitive), or NULL. */
 const struct kist_profile_tag *kist_profile_tag(const struct kist_profile *p, const char *label);
+/* Is BagIt major.minor in Accept-BagIt-Version (compared as numbers)? */
+int kist_profile_accepts_version(const struct kist_profile *p, int major, int minor);
 /* Does a path match one of the list's patterns ('*' matches any run of
  * characters, '/' included, as the specification's "zero or more
  * characters")? */

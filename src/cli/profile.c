@@ -406,15 +406,9 @@ int cli_profile_prepare_create(const struct kist_profile *p, struct kist_bag_cre
 	}
 	o->algs = algs;
 	*tag_algs = kist_profile_algorithms(p, 1, algs);
-	if (p->accept_bagit_version.count) {
-		int ok = 0;
-
-		for (size_t i = 0; i < p->accept_bagit_version.count; i++)
-			ok |= strcmp(p->accept_bagit_version.items[i], "1.0") == 0;
-		if (!ok)
-			kist_findings_add(fs, KIST_SEV_ERROR, "profile.bagit-version", NULL,
+	if (p->accept_bagit_version.count && !kist_profile_accepts_version(p, 1, 0))
+		kist_findings_add(fs, KIST_SEV_ERROR, "profile.bagit-version", NULL,
 					  "kist makes BagIt 1.0 bags, which the profile does not accept (Accept-BagIt-Version)");
-	}
 	if (p->fetch_required)
 		kist_findings_add(fs, KIST_SEV_ERROR, "profile.fetch-required", NULL,
 				  "the profile requires fetch.txt (Fetch.txt-Required), which bag create does not write");

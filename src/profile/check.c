@@ -31,10 +31,11 @@ static const char *joined(const struct kist_profile_list *l, char *buf, size_t l
 	return buf;
 }
 
-/* Accept-BagIt-Version holds "M.N" strings; compare as numbers ("1.0" and
- * "1.00" are the same version, "0.97" and "0.970" are not meant to be). */
-static int version_accepted(const struct kist_profile_list *l, int major, int minor)
+/* Accept-BagIt-Version holds "M.N" strings, compared as numbers. */
+int kist_profile_accepts_version(const struct kist_profile *p, int major, int minor)
 {
+	const struct kist_profile_list *l = &p->accept_bagit_version;
+
 	for (size_t i = 0; i < l->count; i++) {
 		int a, b, n = 0;
 
@@ -63,7 +64,7 @@ size_t kist_profile_check_fatal(const struct kist_profile *p, const struct kist_
 	size_t n = 0;
 
 	if (p->accept_bagit_version.count && v->major >= 0 &&
-	    !version_accepted(&p->accept_bagit_version, v->major, v->minor)) {
+	    !kist_profile_accepts_version(p, v->major, v->minor)) {
 		kist_findings_add(fs, KIST_SEV_ERROR, "profile.bagit-version", "bagit.txt",
 				  "BagIt-Version %d.%d is not accepted by the profile (Accept-BagIt-Version: %s)",
 				  v->major, v->minor, joined(&p->accept_bagit_version, buf, sizeof(buf)));
