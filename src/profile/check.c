@@ -3,6 +3,7 @@
  * path (relative to the bag) it concerns. */
 #include <config.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,10 +38,20 @@ int kist_profile_accepts_version(const struct kist_profile *p, int major, int mi
 	const struct kist_profile_list *l = &p->accept_bagit_version;
 
 	for (size_t i = 0; i < l->count; i++) {
-		int a, b, n = 0;
+		const char *s = l->items[i];
+		char *end;
+		unsigned long a, b;
 
-		if (sscanf(l->items[i], "%d.%d%n", &a, &b, &n) == 2 && l->items[i][n] == '\0' && a == major &&
-		    b == minor)
+		/* strtoul, not sscanf: an absurdly long number must not overflow */
+		errno = 0;
+		a = strtoul(s, &end, 10);
+		if (end == s || *end != '.' || errno)
+			continue;
+		s = end + 1;
+		b = strtoul(s, &end, 10);
+		if (end == s || *end || errno || s[0] == '-' || l->items[i][0] == '-')
+			continue;
+		if (major >= 0 && minor >= 0 && a == (unsigned long)major && b == (unsigned long)minor)
 			return 1;
 	}
 	return 0;

@@ -169,6 +169,26 @@ static int read_entry_data(struct archive *a, const char *name, char **out, size
 	return KIST_OK;
 }
 
+/* "M.N" with numbers that fit an int; -1 otherwise. */
+static int parse_version(const char *s, int *major, int *minor)
+{
+	char *end;
+	long a, b;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	a = strtol(s, &end, 10);
+	if (errno || *end != '.' || a > 1000 || end[1] < '0' || end[1] > '9')
+		return -1;
+	b = strtol(end + 1, &end, 10);
+	if (errno || b > 1000 || (*end && *end != '\r' && *end != '\n' && *end != ' '))
+		return -1;
+	*major = (int)a;
+	*minor = (int)b;
+	return 0;
+}
+
 /* "BagIt-Version: M.N" and "Tag-File-Character-Encoding: E" from bagit.txt. */
 static void parse_bagit_txt(struct kist_bag_view *v, const char *text, char **encoding)
 {
@@ -178,7 +198,7 @@ static void parse_bagit_txt(struct kist_bag_view *v, const char *text, char **en
 		const char *eol = line + strcspn(line, "\r\n");
 		int major, minor;
 
-		if (sscanf(line, "BagIt-Version: %d.%d", &major, &minor) == 2) {
+		if (strncmp(line, "BagIt-Version: ", 15) == 0 && parse_version(line + 15, &major, &minor) == 0) {
 			v->major = major;
 			v->minor = minor;
 		} else if (strncmp(line, "Tag-File-Character-Encoding:", 28) == 0) {
