@@ -81,8 +81,9 @@ size_t kist_profile_check_fatal(const struct kist_profile *p, const struct kist_
 				  v->major, v->minor, joined(&p->accept_bagit_version, buf, sizeof(buf)));
 		n++;
 	}
+	/* a profile silent on Accept-Serialization names no format to refuse */
 	if (v->archive_format && p->serialization != KIST_PROFILE_SER_FORBIDDEN &&
-	    !mime_accepted(&p->accept_serialization, v->serialization)) {
+	    p->accept_serialization.given && !mime_accepted(&p->accept_serialization, v->serialization)) {
 		kist_findings_add(fs, KIST_SEV_ERROR, "profile.serialization-not-accepted", NULL,
 				  "serialized as %s (%s), which the profile does not accept (Accept-Serialization: %s)",
 				  v->serialization ? v->serialization : "a format without a MIME type kist knows",

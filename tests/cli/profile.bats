@@ -274,6 +274,14 @@ expect_no_finding_code() {
 	[ "$status" -eq 1 ] || flunk "expected exit 1"
 	expect_finding_code profile.serialization-not-accepted
 	[[ "$stderr" == *"application/gzip"* ]] || flunk "the format is not named"
+	# bagit.txt and bag-info.txt are read from inside the archive
+	mkbag bag10
+	tar cf bag10.tar bag10
+	run --separate-stderr "$KIST" bag validate --profile "$FOO" bag10.tar
+	[[ "$stderr" == *"bag10.tar/bagit.txt: BagIt-Version 1.0 is not accepted"* ]] || flunk
+	mkprofile p.json '"Bag-Info":{"Source-Organization":{"values":["SFU"]}}'
+	run --separate-stderr "$KIST" bag validate --profile p.json bag10.tar
+	[[ "$stderr" == *"Source-Organization: 'kist tests' is not a value the profile allows"* ]] || flunk
 	# Serialization forbidden
 	ID=http://www.library.yale.edu/mssa/bagitprofiles/disk_images.json mkprofile nozip.json '"Serialization":"forbidden"'
 	sed -i 's/"1.0"/"0.97"/' nozip.json

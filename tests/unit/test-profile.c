@@ -465,6 +465,9 @@ static const struct rule_case rules[] = {
 	  "profile.serialization-not-accepted", 1 },
 	{ "\"Accept-Serialization\":[\"application/tar\"]", SET_ARCHIVE, SET_ARCHIVE, "application/x-tar",
 	  "application/x-7z-compressed", "profile.serialization-not-accepted", 1 },
+	{ "", SET_ARCHIVE, SET_ARCHIVE, "application/zip", "-", NULL, 0 },   /* silent: any */
+	{ "\"Accept-Serialization\":[]", NONE, SET_ARCHIVE, NULL, "application/zip",
+	  "profile.serialization-not-accepted", 1 },
 	{ "", SET_VERSION, SET_VERSION, "1.0", "0.97", "profile.bagit-version", 1 },
 	{ "\"Tag-Files-Required\":[\"DPN/dpnFirstNode.txt\"]", ADD_TAG, ADD_TAG, "DPN/dpnFirstNode.txt",
 	  "DPN/other.txt", "profile.tagfile-missing", 0 },
