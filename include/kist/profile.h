@@ -117,7 +117,12 @@ struct kist_bag_view {
 	int has_info;                   /* bag-info.txt (package-info.txt) read */
 	struct kist_bag_info info;
 	struct kist_file_list tag_files;     /* every file outside data/ */
-	struct kist_file_list payload;       /* every file under data/ */
+	/* in: how much of data/ to look at (init: KIST_VIEW_PAYLOAD_NAMES).
+	   Only Payload-Files-* need the names and only Data-Empty the counts;
+	   a million-file bag's names cost memory and its walk time. */
+	enum { KIST_VIEW_PAYLOAD_NONE, KIST_VIEW_PAYLOAD_COUNT, KIST_VIEW_PAYLOAD_NAMES } payload_detail;
+	uint64_t payload_files, payload_bytes;   /* under data/ (COUNT, NAMES) */
+	struct kist_file_list payload;       /* every file under data/ (NAMES) */
 	int has_data_dir;
 	const char *serialization;      /* NULL: a directory; else the MIME type */
 	char *archive_format;           /* libarchive's name for it, e.g. "GNU tar format" */
@@ -125,8 +130,8 @@ struct kist_bag_view {
 
 void kist_bag_view_init(struct kist_bag_view *v);
 void kist_bag_view_free(struct kist_bag_view *v);
-/* Reads the view of the bag at path (a directory, or a file libarchive
- * reads: tar, tar.gz, zip, 7z...). Problems of the bag itself are left to
+/* Reads the view of the bag at path (v initialised, payload_detail
+ * set as wanted): a directory, or a tar, tar.gz, zip or 7z file. Problems of the bag itself are left to
  * BagIt validation. Returns KIST_OK, KIST_INVALID when it is not a bag (no
  * bagit.txt; err says so), KIST_FAILED (err set). */
 int kist_bag_view_read(const char *path, struct kist_bag_view *v, struct kist_findings *findings,

@@ -322,6 +322,11 @@ int cli_profiles_begin(struct cli_profiles *ps, const char *bag, struct kist_fin
 	kist_bag_view_free(&ps->view);
 	ps->have_view = 0;
 	kist_error_clear(&err);
+	/* data/ only as far as the rules look at it */
+	if (!ps->given || ps->given->payload_files_required.count || ps->given->payload_files_allowed.given)
+		ps->view.payload_detail = KIST_VIEW_PAYLOAD_NAMES;
+	else
+		ps->view.payload_detail = ps->given->data_empty ? KIST_VIEW_PAYLOAD_COUNT : KIST_VIEW_PAYLOAD_NONE;
 	/* not a bag, or unreadable: BagIt validation says so */
 	if (kist_bag_view_read(bag, &ps->view, fs, &err) != KIST_OK)
 		return 0;

@@ -252,13 +252,12 @@ size_t kist_profile_check_bag(const struct kist_profile *p, const struct kist_ba
 				  "the profile requires fetch.txt (Fetch.txt-Required: true)");
 		n++;
 	}
-	if (p->data_empty &&
-	    !(v->payload.count == 0 || (v->payload.count == 1 && v->payload.files[0].size == 0))) {
+	if (p->data_empty && !(v->payload_files == 0 || (v->payload_files == 1 && v->payload_bytes == 0))) {
 		kist_findings_add(fs, KIST_SEV_ERROR, "profile.data-not-empty", "data",
 				  "the profile requires an empty payload (Data-Empty: true: no file, or one file of "
-				  "zero bytes); data/ holds %zu file%s, %llu bytes",
-				  v->payload.count, v->payload.count == 1 ? "" : "s",
-				  (unsigned long long)v->payload.bytes);
+				  "zero bytes); data/ holds %llu file%s, %llu bytes",
+				  (unsigned long long)v->payload_files, v->payload_files == 1 ? "" : "s",
+				  (unsigned long long)v->payload_bytes);
 		n++;
 	}
 	n += check_files(p, v, fs);

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -28,6 +30,7 @@ void kist_bag_view_init(struct kist_bag_view *v)
 {
 	memset(v, 0, sizeof(*v));
 	v->major = v->minor = -1;
+	v->payload_detail = KIST_VIEW_PAYLOAD_NAMES;
 	kist_bag_info_init(&v->info);
 	kist_file_list_init(&v->tag_files);
 	kist_file_list_init(&v->payload);
@@ -38,8 +41,11 @@ void kist_bag_view_free(struct kist_bag_view *v)
 	kist_bag_info_free(&v->info);
 	kist_file_list_free(&v->tag_files);
 	kist_file_list_free(&v->payload);
+	int detail = v->payload_detail;
+
 	free(v->archive_format);
 	kist_bag_view_init(v);
+	v->payload_detail = detail;
 }
 
 /* --- MIME types --------------------------------------------------------------- */
@@ -93,80 +99,11 @@ static const char *archive_mime(struct archive *a)
 	return NULL;
 }
 
-/* --- a directory ------------------------------------------------------------- */
-
-static int collect(void *ctx, const struct kist_walk_entry *e)
+static int add_payload(struct kist_bag_view *v, const char *rel, uint64_t size)
 {
-	struct kist_bag_view *v = ctx;
-
-	if (e->type == KIST_ENTRY_DIR && strcmp(e->rel, "data") == 0)
-		v->has_data_dir = 1;
-	if (e->type != KIST_ENTRY_FILE)
-		return 0;
-	if (strncmp(e->rel, "data/", 5) == 0)
-		return kist_file_list_add(&v->payload, e->rel, e->size) < 0 ? -1 : 0;
-	return kist_file_list_add(&v->tag_files, e->rel, e->size) < 0 ? -1 : 0;
-}
-
-static int read_dir(const char *path, struct kist_bag_view *v, struct kist_findings *findings,
-		    struct kist_error *err)
-{
-	struct kist_findings *quiet = kist_findings_new();
-	struct kist_walk_options wo = { .follow_root = 1 };
-	struct kist_bag *bag = NULL;
-	int rc;
-
-	if (!quiet)
-		return kist_error_set(err, KIST_FAILED, "out of memory");
-	/* the bag's own problems are BagIt validation's to report */
-	rc = kist_bag_open(path, &bag, quiet, err);
-	if (rc == KIST_INVALID) {
-		kist_error_set(err, KIST_INVALID, "%s: not a bag: no readable bagit.txt", path);
-		goto out;
-	}
-	if (rc != KIST_OK)
-		goto out;
-	v->major = bag->major;
-	v->minor = bag->minor;
-	v->has_info = bag->info_name != NULL;
-	/* take over the elements read */
-	v->info = bag->info;
-	kist_bag_info_init(&bag->info);
-	rc = kist_walk(path, &wo, collect, v, quiet, err);
-	if (rc != KIST_OK && !err->message[0])
-		kist_error_set(err, KIST_FAILED, "%s: out of memory", path);
-out:
-	kist_bag_free(bag);
-	kist_findings_free(quiet);
-	return rc;
-}
-
-/* --- a serialized bag --------------------------------------------------------- */
-
-static int read_entry_data(struct archive *a, const char *name, char **out, size_t *len,
-			   struct kist_error *err)
-{
-	char *buf = malloc(TAG_MAX + 1);
-	size_t n = 0;
-	la_ssize_t got;
-
-	if (!buf)
-		return kist_error_set(err, KIST_FAILED, "out of memory");
-	while ((got = archive_read_data(a, buf + n, TAG_MAX + 1 - n)) > 0) {
-		n += (size_t)got;
-		if (n > TAG_MAX) {
-			free(buf);
-			return kist_error_set(err, KIST_FAILED, "%s: larger than %d bytes", name, TAG_MAX);
-		}
-	}
-	if (got < 0) {
-		free(buf);
-		return kist_error_set(err, KIST_FAILED, "%s: %s", name, archive_error_string(a));
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return KIST_OK;
+	v->payload_files++;
+	v->payload_bytes += size;
+	return v->payload_detail == KIST_VIEW_PAYLOAD_NAMES ? kist_file_list_add(&v->payload, rel, size) : 0;
 }
 
 /* "M.N" with numbers that fit an int; -1 otherwise. */
@@ -212,12 +149,154 @@ static void parse_bagit_txt(struct kist_bag_view *v, const char *text, char **en
 	}
 }
 
+/* bagit.txt and the bag-info file's bytes (either may be NULL) into v. */
+static void set_tags(struct kist_bag_view *v, const char *bagit, const char *info, size_t info_len,
+		     int legacy_info)
+{
+	char *encoding = NULL, *utf8 = NULL;
+	size_t ulen = 0;
+	int bom = 0;
+	struct kist_error e;
+	struct kist_findings *quiet;
+
+	if (bagit)
+		parse_bagit_txt(v, bagit, &encoding);
+	if (info && (quiet = kist_findings_new())) {
+		/* its problems are BagIt validation's to report */
+		kist_error_clear(&e);
+		if (kist_tagfile_decode(info, info_len, encoding, &utf8, &ulen, &bom, &e) == KIST_OK) {
+			kist_bag_info_parse(&v->info, utf8, ulen, legacy_info ? "package-info.txt" : "bag-info.txt",
+					    v->major == 0, quiet);
+			v->has_info = 1;
+		}
+		kist_findings_free(quiet);
+	}
+	free(utf8);
+	free(encoding);
+}
+
+/* A tag file of the bag's top directory, opened beneath it (no symlink). */
+static int read_tag_file(int dirfd, const char *name, char **out, size_t *len)
+{
+	int fd = kist_path_open_beneath(dirfd, name, O_RDONLY | O_NONBLOCK);
+	struct stat st;
+	char *buf = NULL;
+	size_t n = 0;
+
+	*out = NULL;
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !(buf = malloc(TAG_MAX + 1)))
+		goto fail;
+	for (;;) {
+		ssize_t got = read(fd, buf + n, TAG_MAX + 1 - n);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0 || (n += (size_t)(got > 0 ? got : 0)) > TAG_MAX)
+			goto fail;
+		if (got == 0)
+			break;
+	}
+	close(fd);
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+fail:
+	free(buf);
+	close(fd);
+	return -1;
+}
+
+/* --- a directory ------------------------------------------------------------- */
+
+static int collect(void *ctx, const struct kist_walk_entry *e)
+{
+	struct kist_bag_view *v = ctx;
+
+	if (e->type == KIST_ENTRY_DIR && strcmp(e->rel, "data") == 0) {
+		v->has_data_dir = 1;
+		if (v->payload_detail == KIST_VIEW_PAYLOAD_NONE)
+			return 1;   /* no rule looks inside */
+	}
+	if (e->type != KIST_ENTRY_FILE)
+		return 0;
+	if (strncmp(e->rel, "data/", 5) == 0)
+		return add_payload(v, e->rel, e->size) < 0 ? -1 : 0;
+	return kist_file_list_add(&v->tag_files, e->rel, e->size) < 0 ? -1 : 0;
+}
+
+static int read_dir(const char *path, struct kist_bag_view *v, struct kist_findings *findings,
+		    struct kist_error *err)
+{
+	struct kist_findings *quiet = NULL;
+	struct kist_walk_options wo = { .follow_root = 1 };
+	char *bagit = NULL, *info = NULL;
+	size_t bagit_len = 0, info_len = 0;
+	int dirfd, rc = KIST_FAILED, legacy = 0;
+
+	/* bagit.txt and bag-info.txt only: the manifests are no rule's business */
+	if ((dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return kist_error_sys(err, errno, "%s", path);
+	if (read_tag_file(dirfd, "bagit.txt", &bagit, &bagit_len) < 0) {
+		rc = kist_error_set(err, KIST_INVALID, "%s: not a bag: no readable bagit.txt", path);
+		goto out;
+	}
+	if (read_tag_file(dirfd, "bag-info.txt", &info, &info_len) < 0 &&
+	    read_tag_file(dirfd, "package-info.txt", &info, &info_len) == 0)
+		legacy = 1;
+	set_tags(v, bagit, info, info_len, legacy);
+	if (!(quiet = kist_findings_new())) {
+		kist_error_set(err, KIST_FAILED, "out of memory");
+		goto out;
+	}
+	/* symlinks and the like are BagIt validation's to report */
+	rc = kist_walk(path, &wo, collect, v, quiet, err);
+	if (rc != KIST_OK && !err->message[0])
+		kist_error_set(err, KIST_FAILED, "%s: out of memory", path);
+out:
+	kist_findings_free(quiet);
+	free(bagit);
+	free(info);
+	close(dirfd);
+	return rc;
+}
+
+/* --- a serialized bag --------------------------------------------------------- */
+
+static int read_entry_data(struct archive *a, const char *name, char **out, size_t *len,
+			   struct kist_error *err)
+{
+	char *buf = malloc(TAG_MAX + 1);
+	size_t n = 0;
+	la_ssize_t got;
+
+	if (!buf)
+		return kist_error_set(err, KIST_FAILED, "out of memory");
+	while ((got = archive_read_data(a, buf + n, TAG_MAX + 1 - n)) > 0) {
+		n += (size_t)got;
+		if (n > TAG_MAX) {
+			free(buf);
+			return kist_error_set(err, KIST_FAILED, "%s: larger than %d bytes", name, TAG_MAX);
+		}
+	}
+	if (got < 0) {
+		free(buf);
+		return kist_error_set(err, KIST_FAILED, "%s: %s", name, archive_error_string(a));
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return KIST_OK;
+}
+
 static int read_archive(const char *path, struct kist_bag_view *v, struct kist_findings *findings,
 			struct kist_error *err)
 {
 	struct archive *a = archive_read_new();
 	struct archive_entry *e;
-	char *root = NULL, *bagit = NULL, *info = NULL, *encoding = NULL;
+	char *root = NULL, *bagit = NULL, *info = NULL;
 	size_t bagit_len = 0, info_len = 0, rootlen = 0;
 	int rc = KIST_FAILED, r, first = 1, legacy_info = 0;
 
@@ -272,7 +351,7 @@ static int read_archive(const char *path, struct kist_bag_view *v, struct kist_f
 			continue;
 		if (strncmp(rel, "data/", 5) == 0) {
 			v->has_data_dir = 1;
-			if (kist_file_list_add(&v->payload, rel, (uint64_t)archive_entry_size(e)) < 0)
+			if (add_payload(v, rel, (uint64_t)archive_entry_size(e)) < 0)
 				goto oom;
 			continue;
 		}
@@ -297,23 +376,7 @@ static int read_archive(const char *path, struct kist_bag_view *v, struct kist_f
 				    path);
 		goto out;
 	}
-	parse_bagit_txt(v, bagit, &encoding);
-	if (info) {
-		char *utf8 = NULL;
-		size_t ulen = 0;
-		int bom = 0;
-		struct kist_error e2;
-		struct kist_findings *quiet = kist_findings_new();
-
-		kist_error_clear(&e2);
-		if (quiet && kist_tagfile_decode(info, info_len, encoding, &utf8, &ulen, &bom, &e2) == KIST_OK) {
-			kist_bag_info_parse(&v->info, utf8, ulen, legacy_info ? "package-info.txt" : "bag-info.txt",
-					    v->major == 0, quiet);
-			v->has_info = 1;
-		}
-		free(utf8);
-		kist_findings_free(quiet);
-	}
+	set_tags(v, bagit, info, info_len, legacy_info);
 	rc = KIST_OK;
 	goto out;
 oom:
@@ -323,7 +386,6 @@ out:
 	free(root);
 	free(bagit);
 	free(info);
-	free(encoding);
 	return rc;
 }
 

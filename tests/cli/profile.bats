@@ -432,3 +432,20 @@ expect_no_finding_code() {
 	[ "$(json_get 'd["bags"][0]["verdict"]')" = invalid ]
 	[ "$(json_get '[f["code"] for f in d["bags"][0]["findings"]]')" = "['profile.identifier-missing', 'profile.manifest-missing']" ]
 }
+
+@test "Data-Empty through the command: one empty file passes, more fails" {
+	mkdir -p e/data
+	printf 'BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n' >e/bagit.txt
+	printf 'BagIt-Profile-Identifier: http://example.org/p.json\nPayload-Oxum: 0.1\n' >e/bag-info.txt
+	: >e/data/.keep
+	(cd e && sha256sum data/.keep >manifest-sha256.txt)
+	mkprofile p.json '"Data-Empty":true'
+	krun 0 bag validate --profile p.json e
+	expect_output "e: valid"
+	printf 'x' >e/data/more.txt
+	(cd e && sha256sum data/.keep data/more.txt >manifest-sha256.txt)
+	sed -i 's/Payload-Oxum: 0.1/Payload-Oxum: 1.2/' e/bag-info.txt
+	krun 1 bag validate --profile p.json e
+	expect_output "e: invalid (1 error)"
+	expect_vfinding error e/data profile.data-not-empty
+}

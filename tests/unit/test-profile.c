@@ -353,6 +353,13 @@ static void test_glob(void **state)
 
 /* --- every rule, passing and failing -------------------------------------------- */
 
+static void add_payload(struct kist_bag_view *v, const char *path, uint64_t size)
+{
+	assert_int_equal(kist_file_list_add(&v->payload, path, size), 0);
+	v->payload_files++;
+	v->payload_bytes += size;
+}
+
 /* A 1.0 bag with an sha256 manifest and tag manifest, one payload file. */
 static void base_view(struct kist_bag_view *v)
 {
@@ -367,7 +374,7 @@ static void base_view(struct kist_bag_view *v)
 	assert_int_equal(kist_file_list_add(&v->tag_files, "bag-info.txt", 100), 0);
 	assert_int_equal(kist_file_list_add(&v->tag_files, "manifest-sha256.txt", 80), 0);
 	assert_int_equal(kist_file_list_add(&v->tag_files, "tagmanifest-sha256.txt", 80), 0);
-	assert_int_equal(kist_file_list_add(&v->payload, "data/report.pdf", 1000), 0);
+	add_payload(v, "data/report.pdf", 1000);
 }
 
 enum change { NONE, ADD_INFO, ADD_TAG, ADD_PAYLOAD, SET_VERSION, SET_ARCHIVE, EMPTY_PAYLOAD, ZERO_PAYLOAD,
@@ -403,7 +410,7 @@ static void apply(struct kist_bag_view *v, enum change c, const char *arg)
 		assert_int_equal(kist_file_list_add(&v->tag_files, arg, 10), 0);
 		break;
 	case ADD_PAYLOAD:
-		assert_int_equal(kist_file_list_add(&v->payload, arg, 10), 0);
+		add_payload(v, arg, 10);
 		break;
 	case SET_VERSION:
 		assert_int_equal(sscanf(arg, "%d.%d", &v->major, &v->minor), 2);
@@ -415,10 +422,11 @@ static void apply(struct kist_bag_view *v, enum change c, const char *arg)
 	case EMPTY_PAYLOAD:
 		kist_file_list_free(&v->payload);
 		kist_file_list_init(&v->payload);
+		v->payload_files = v->payload_bytes = 0;
 		break;
 	case ZERO_PAYLOAD:
 		v->payload.files[0].size = 0;
-		v->payload.bytes = 0;
+		v->payload.bytes = v->payload_bytes = 0;
 		break;
 	case DROP_IDENTIFIER:
 		kist_bag_info_remove(&v->info, "BagIt-Profile-Identifier");
@@ -638,6 +646,67 @@ static void test_load_errors(void **state)
 	kist_findings_free(fs);
 }
 
+/* Reading a bag directory's view at each level of payload detail. */
+static void test_view_dir(void **state)
+{
+	static const char bagit[] = "BagIt-Version: 0.97\nTag-File-Character-Encoding: UTF-8\n";
+	static const char info[] = "Source-Organization: York\nBagIt-Profile-Identifier: x\n";
+	char *dir = unit_tmpdir();
+	struct kist_error err;
+	struct kist_bag_view v;
+
+	(void)state;
+	unit_write(dir, "bagit.txt", bagit, sizeof(bagit) - 1);
+	unit_write(dir, "bag-info.txt", info, sizeof(info) - 1);
+	unit_write(dir, "manifest-md5.txt", "", 0);
+	unit_mkdir(dir, "DPN");
+	unit_write(dir, "DPN/node.txt", "n", 1);
+	unit_mkdir(dir, "data");
+	unit_write(dir, "data/a.txt", "abc", 3);
+	unit_write(dir, "data/b.txt", "de", 2);
+	for (int detail = KIST_VIEW_PAYLOAD_NONE; detail <= KIST_VIEW_PAYLOAD_NAMES; detail++) {
+		kist_bag_view_init(&v);
+		v.payload_detail = detail;
+		kist_error_clear(&err);
+		assert_int_equal(kist_bag_view_read(dir, &v, NULL, &err), KIST_OK);
+		assert_int_equal(v.major, 0);
+		assert_int_equal(v.minor, 97);
+		assert_null(v.serialization);
+		assert_null(v.archive_format);
+		assert_true(v.has_info && v.has_data_dir);
+		assert_string_equal(kist_bag_info_get(&v.info, "Source-Organization"), "York");
+		assert_int_equal(v.tag_files.count, 4);
+		assert_int_equal(v.payload_files, detail == KIST_VIEW_PAYLOAD_NONE ? 0 : 2);
+		assert_int_equal(v.payload_bytes, detail == KIST_VIEW_PAYLOAD_NONE ? 0 : 5);
+		assert_int_equal(v.payload.count, detail == KIST_VIEW_PAYLOAD_NAMES ? 2 : 0);
+		kist_bag_view_free(&v);
+	}
+	/* not a bag: no bagit.txt */
+	kist_bag_view_init(&v);
+	{
+		char *data = kist_path_join(dir, "data");
+
+		assert_int_equal(kist_bag_view_read(data, &v, NULL, &err), KIST_INVALID);
+		assert_non_null(strstr(err.message, "not a bag"));
+		free(data);
+	}
+	kist_bag_view_free(&v);
+	/* a bagit.txt that is a symlink is not followed */
+	{
+		char *link = kist_path_join(dir, "DPN/bagit.txt"), *sub = kist_path_join(dir, "DPN");
+
+		unlink(link);
+		assert_int_equal(symlink("../bagit.txt", link), 0);
+		kist_bag_view_init(&v);
+		assert_int_equal(kist_bag_view_read(sub, &v, NULL, &err), KIST_INVALID);
+		kist_bag_view_free(&v);
+		free(link);
+		free(sub);
+	}
+	unit_rmtree(dir);
+	free(dir);
+}
+
 /* Thousands of damaged copies of the real profiles (bytes flipped, cut,
  * duplicated): each is a profile or a finding, never a crash or a leak
  * (the suite runs under ASan and UBSan in CI). */
@@ -715,6 +784,7 @@ int main(void)
 		cmocka_unit_test(test_create_side),
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_mutations),
+		cmocka_unit_test(test_view_dir),
 	};
 
 	return UNIT_RUN(tests);
