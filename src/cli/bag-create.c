@@ -351,12 +351,8 @@ int cmd_bag_create(int argc, char **argv)
 		cli_usage_error("--fetch-profile goes with --profile URL");
 		goto out;
 	}
-	if (profile_at) {
-		if ((code = cli_profile_load(profile_at, fetch_profile, &profile)) != EXIT_OK_ ||
-		    (code = cli_profile_prepare_create(profile, &o, &info, &tag_algs, source)) != EXIT_OK_)
-			goto out;
-		code = EXIT_USAGE;
-	}
+	if (profile_at && (code = cli_profile_load(profile_at, fetch_profile, &profile)) != EXIT_OK_)
+		goto out;
 
 	if (!(findings = kist_findings_new())) {
 		cli_message("error", "out of memory");
@@ -364,6 +360,15 @@ int cmd_bag_create(int argc, char **argv)
 		goto out;
 	}
 	cli_findings_attach(findings, cli.format != FORMAT_JSON);
+	if (profile && (code = cli_profile_prepare_create(profile, &o, &info, &tag_algs, source, findings)) != EXIT_OK_) {
+		if (cli.format == FORMAT_JSON) {
+			fputs("{\"bag\":null,\"findings\":", stdout);
+			cli_findings_json(stdout, findings);
+			puts("}");
+		}
+		code = cli_finish_output(code);
+		goto out;
+	}
 	o.info = &info;
 	o.jobs = cli.jobs;
 	o.exclude = exclude;
@@ -379,7 +384,7 @@ int cmd_bag_create(int argc, char **argv)
 
 		code = EXIT_OK_;
 		if (profile)
-			code = cli_profile_after_create(profile, bag, o.algs, tag_algs);
+			code = cli_profile_after_create(profile, bag, o.algs, tag_algs, findings);
 		for (int a = 0, n = 0; a < KIST_ALG_COUNT; a++)
 			if ((o.algs ? o.algs : KIST_ALG_BIT(KIST_ALG_SHA512)) & KIST_ALG_BIT(a))
 				snprintf(algs + strlen(algs), sizeof(algs) - strlen(algs), "%s%s",

@@ -386,18 +386,14 @@ static void list_algs(kist_algset set, char *buf, size_t len)
 }
 
 int cli_profile_prepare_create(const struct kist_profile *p, struct kist_bag_create_options *o,
-			       struct kist_bag_info *info, kist_algset *tag_algs, const char *source)
+			       struct kist_bag_info *info, kist_algset *tag_algs, const char *source,
+			       struct kist_findings *fs)
 {
-	struct kist_findings *fs = kist_findings_new();
 	kist_algset wanted = o->algs ? o->algs : KIST_ALG_BIT(KIST_ALG_SHA512), algs;
+	size_t errors0 = kist_findings_count_severity(fs, KIST_SEV_ERROR), errors;
 	char buf[256];
 	int code = EXIT_OK_;
 
-	if (!fs) {
-		cli_message("error", "out of memory");
-		return EXIT_CANNOT;
-	}
-	cli_findings_attach(fs, 1);
 	algs = kist_profile_algorithms(p, 0, wanted);
 	if (o->algs & ~algs) {
 		list_algs(o->algs & ~algs, buf, sizeof(buf));
@@ -418,13 +414,12 @@ int cli_profile_prepare_create(const struct kist_profile *p, struct kist_bag_cre
 		kist_findings_add(fs, KIST_SEV_ERROR, "profile.fetch-required", NULL,
 				  "the profile requires fetch.txt (Fetch.txt-Required), which bag create does not write");
 	kist_profile_check_info(p, info, 1, fs);
-	if (kist_findings_count_severity(fs, KIST_SEV_ERROR)) {
-		cli_message(NULL, "%s: refused: the bag would not satisfy the profile %s (%zu problem%s above); "
-				  "nothing was moved or written", source, p->identifier,
-			    kist_findings_count_severity(fs, KIST_SEV_ERROR),
-			    kist_findings_count_severity(fs, KIST_SEV_ERROR) == 1 ? "" : "s");
-		code = EXIT_PROBLEM;
-		goto out;
+	if ((errors = kist_findings_count_severity(fs, KIST_SEV_ERROR) - errors0) > 0) {
+		if (cli.format != FORMAT_JSON)
+			cli_message(NULL, "%s: refused: the bag would not satisfy the profile %s (%zu problem%s above); "
+					  "nothing was moved or written", source, p->identifier, errors,
+				    errors == 1 ? "" : "s");
+		return EXIT_PROBLEM;
 	}
 	/* the bag names the profile it was made for */
 	{
@@ -435,8 +430,7 @@ int cli_profile_prepare_create(const struct kist_profile *p, struct kist_bag_cre
 				 strcmp(info->tags[i].value, p->identifier) == 0;
 		if (!named && kist_bag_info_add(info, "BagIt-Profile-Identifier", p->identifier) < 0) {
 			cli_message("error", "out of memory");
-			code = EXIT_CANNOT;
-			goto out;
+			return EXIT_CANNOT;
 		}
 	}
 	/* PREMIS lives in metadata/premis.xml: a tag file the profile must allow */
@@ -447,24 +441,18 @@ int cli_profile_prepare_create(const struct kist_profile *p, struct kist_bag_cre
 			cli_message("warning", "the profile's Tag-Files-Allowed does not cover metadata/premis.xml: "
 					       "no PREMIS provenance is written");
 	}
-out:
-	kist_findings_free(fs);
 	return code;
 }
 
-int cli_profile_after_create(struct kist_profile *p, const char *bag, kist_algset algs, kist_algset tag_algs)
+int cli_profile_after_create(struct kist_profile *p, const char *bag, kist_algset algs, kist_algset tag_algs,
+			     struct kist_findings *fs)
 {
-	struct kist_findings *fs = kist_findings_new();
+	size_t errors0 = kist_findings_count_severity(fs, KIST_SEV_ERROR);
 	struct kist_bag_view v;
 	struct kist_error err;
 	enum kist_profile_serialization ser = p->serialization;
 	int code = EXIT_OK_;
 
-	if (!fs) {
-		cli_message("error", "out of memory");
-		return EXIT_CANNOT;
-	}
-	cli_findings_attach(fs, 1);
 	kist_error_clear(&err);
 	/* tag manifests the profile wants but the payload's algorithms are not */
 	if (tag_algs && tag_algs != algs) {
@@ -497,11 +485,11 @@ int cli_profile_after_create(struct kist_profile *p, const char *bag, kist_algse
 	}
 	p->serialization = ser;
 	kist_bag_view_free(&v);
-	if (kist_findings_count_severity(fs, KIST_SEV_ERROR)) {
-		cli_message(NULL, "%s: the bag was made, but does not satisfy the profile %s (see above)", bag,
-			    p->identifier);
+	if (kist_findings_count_severity(fs, KIST_SEV_ERROR) > errors0) {
+		if (cli.format != FORMAT_JSON)
+			cli_message(NULL, "%s: the bag was made, but does not satisfy the profile %s (see above)",
+				    bag, p->identifier);
 		code = EXIT_PROBLEM;
 	}
-	kist_findings_free(fs);
 	return code;
 }

@@ -36,9 +36,11 @@ void cli_profiles_finish(struct cli_profiles *ps, struct kist_findings *fs);
 struct kist_bag_create_options;
 struct kist_bag_info;
 int cli_profile_prepare_create(const struct kist_profile *p, struct kist_bag_create_options *o,
-			       struct kist_bag_info *info, unsigned *tag_algs, const char *source);
+			       struct kist_bag_info *info, unsigned *tag_algs, const char *source,
+			       struct kist_findings *fs);
 /* After: tag manifests of the profile's algorithms, then every rule checked
- * on the bag made. Returns an exit code. */
-int cli_profile_after_create(struct kist_profile *p, const char *bag, unsigned algs, unsigned tag_algs);
+ * on the bag made. Findings go to fs (bag create's). Returns an exit code. */
+int cli_profile_after_create(struct kist_profile *p, const char *bag, unsigned algs, unsigned tag_algs,
+			     struct kist_findings *fs);
 
 #endif

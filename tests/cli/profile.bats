@@ -449,3 +449,18 @@ expect_no_finding_code() {
 	expect_output "e: invalid (1 error)"
 	expect_vfinding error e/data profile.data-not-empty
 }
+
+@test "bag create --profile --format json: refusals and the check of the bag made are in the document" {
+	mkdir src
+	printf 'a\n' >src/a.txt
+	mkprofile p.json '"Bag-Info":{"Contact-Name":{"required":true}},"Payload-Files-Required":["data/LICENSE.txt"]'
+	krun 1 bag create --format json --profile p.json src bag
+	json_ok
+	[ "$(json_get 'd["bag"]')" = None ]
+	[ "$(json_get '[f["code"] for f in d["findings"]]')" = "['profile.info-missing']" ]
+	[ ! -e bag ] || flunk "bag made"
+	krun 1 bag create --format json --profile p.json --info 'Contact-Name: Ann' src bag
+	json_ok
+	[ "$(json_get 'd["bag"]')" = bag ]
+	[ "$(json_get '[f["code"] for f in d["findings"]]')" = "['profile.payload-missing']" ]
+}
