@@ -98,6 +98,9 @@ void kist_profile_free(struct kist_profile *p);
 const char *kist_profile_spec_version(const struct kist_profile *p);
 /* The profile's Bag-Info element for label (case-insensitive), or NULL. */
 const struct kist_profile_tag *kist_profile_tag(const struct kist_profile *p, const char *label);
+/* May a bag be serialized as mime (NULL: a format without one)? No when
+ * Serialization is forbidden; yes when Accept-Serialization is absent. */
+int kist_profile_accepts_serialization(const struct kist_profile *p, const char *mime);
 /* Is BagIt major.minor in Accept-BagIt-Version (compared as numbers)? */
 int kist_profile_accepts_version(const struct kist_profile *p, int major, int minor);
 /* Does a path match one of the list's patterns ('*' matches any run of

@@ -68,6 +68,13 @@ static int mime_accepted(const struct kist_profile_list *l, const char *mime)
 	return 0;
 }
 
+int kist_profile_accepts_serialization(const struct kist_profile *p, const char *mime)
+{
+	if (p->serialization == KIST_PROFILE_SER_FORBIDDEN)
+		return 0;
+	return !p->accept_serialization.given || mime_accepted(&p->accept_serialization, mime);
+}
+
 size_t kist_profile_check_fatal(const struct kist_profile *p, const struct kist_bag_view *v,
 				struct kist_findings *fs)
 {
@@ -81,9 +88,10 @@ size_t kist_profile_check_fatal(const struct kist_profile *p, const struct kist_
 				  v->major, v->minor, joined(&p->accept_bagit_version, buf, sizeof(buf)));
 		n++;
 	}
-	/* a profile silent on Accept-Serialization names no format to refuse */
+	/* forbidden is not this rule's (it is not fatal); a profile silent on
+	   Accept-Serialization names no format to refuse */
 	if (v->archive_format && p->serialization != KIST_PROFILE_SER_FORBIDDEN &&
-	    p->accept_serialization.given && !mime_accepted(&p->accept_serialization, v->serialization)) {
+	    !kist_profile_accepts_serialization(p, v->serialization)) {
 		kist_findings_add(fs, KIST_SEV_ERROR, "profile.serialization-not-accepted", NULL,
 				  "serialized as %s (%s), which the profile does not accept (Accept-Serialization: %s)",
 				  v->serialization ? v->serialization : "a format without a MIME type kist knows",
