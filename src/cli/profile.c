@@ -285,6 +285,14 @@ static const struct kist_profile *named(struct cli_profiles *ps, const char *url
 	}
 	nc->p = NULL;
 	ps->ncache++;
+	/* the bag is untrusted: what it names is fetched over http(s) only,
+	   never read from this machine (a path, file://) */
+	if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0) {
+		kist_findings_add(fs, KIST_SEV_FAILURE, "profile.unreachable", "bag-info.txt",
+				  "the profile it names (%s) is not an http:// or https:// URL: not fetched", url);
+		kist_findings_free(tmp);
+		return NULL;
+	}
 	kist_error_clear(&err);
 	rc = kist_profile_load(url, 1, &nc->p, tmp, &err);
 	for (size_t i = 0; i < kist_findings_count(tmp); i++) {
@@ -343,7 +351,13 @@ int cli_profiles_begin(struct cli_profiles *ps, const char *bag, struct kist_fin
 
 			if (strcasecmp(t->label, "BagIt-Profile-Identifier") != 0)
 				continue;
-			if ((p = named(ps, t->value, fs)))
+			size_t k;
+
+			if (!(p = named(ps, t->value, fs)))
+				continue;
+			for (k = 0; k < ps->nuse && ps->use[k] != p; k++)
+				;
+			if (k == ps->nuse)   /* named twice: checked once */
 				ps->use[ps->nuse++] = p;
 		}
 		if (kist_bag_info_count(&ps->view.info, "BagIt-Profile-Identifier") == 0)

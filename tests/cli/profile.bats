@@ -300,6 +300,11 @@ expect_no_finding_code() {
 	retag bag
 	krun 1 bag validate --fetch-profile bag
 	expect_vfinding error bag/bag-info.txt profile.info-missing
+	# named twice: fetched and checked once
+	printf 'BagIt-Profile-Identifier: http://127.0.0.1:%s/p.json\n' "$PORT" >>bag/bag-info.txt
+	retag bag
+	krun 1 bag validate --fetch-profile bag
+	expect_output "bag: invalid (1 error)"
 	printf 'Contact-Name: Ann\n' >>bag/bag-info.txt
 	retag bag
 	krun 0 bag validate --fetch-profile bag
@@ -314,6 +319,16 @@ expect_no_finding_code() {
 	krun 3 bag validate --fetch-profile bag
 	expect_vfinding failure bag/bag-info.txt profile.unreachable
 	[[ "$stderr" == *"gone.json: the server answered HTTP 404"* ]] || flunk
+	# a bag that names a local file: never read
+	cp site/p.json local.json
+	sed -i "s|http://127.0.0.1:$PORT/gone.json|$BATS_TEST_TMPDIR/local.json|" bag/bag-info.txt
+	retag bag
+	krun 3 bag validate --fetch-profile bag
+	[[ "$stderr" == *"is not an http:// or https:// URL: not fetched (profile.unreachable)"* ]] || flunk
+	sed -i "s|$BATS_TEST_TMPDIR/local.json|file://$BATS_TEST_TMPDIR/local.json|" bag/bag-info.txt
+	retag bag
+	krun 3 bag validate --fetch-profile bag
+	expect_finding_code profile.unreachable
 	# a bag that names none
 	mkbag plain
 	krun 1 bag validate --fetch-profile plain
