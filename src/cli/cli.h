@@ -56,6 +56,8 @@ struct kist_hash_item *cli_collect_paths(char **paths, int npaths, int follow_sy
 int cli_check_format(unsigned allowed);
 
 void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A format identification scan window: bytes, 512 to 64 MiB. */
+int cli_parse_window(const char *s, size_t *v);
 void cli_message(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Findings: print as they come (text, stderr) and map to an exit code. */
@@ -98,6 +100,12 @@ int cmd_bag_update(int argc, char **argv);
 void usage_bag_update(FILE *out);
 int cmd_bag_info(int argc, char **argv);
 void usage_bag_info(FILE *out);
+int cmd_bag_pack(int argc, char **argv);
+void usage_bag_pack(FILE *out);
+int cmd_bag_unpack(int argc, char **argv);
+void usage_bag_unpack(FILE *out);
+int cmd_bag_fetch(int argc, char **argv);
+void usage_bag_fetch(FILE *out);
 int cmd_identify(int argc, char **argv);
 void usage_identify(FILE *out);
 int cmd_premis(int argc, char **argv);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "profile.h"
 
 static const struct cli_command commands[] = {
 	{ "bag", "create, validate, update and inspect BagIt bags", cmd_bag, usage_bag },
@@ -15,6 +16,7 @@ static const struct cli_command commands[] = {
 	{ "premis", "show, list and validate PREMIS 3 provenance", cmd_premis, usage_premis },
 	{ "fixity", "catalog files on volumes and audit their fixity on a schedule", cmd_fixity,
 	  usage_fixity },
+	{ "profile", "check BagIt Profiles (bag validate/create --profile use them)", cmd_profile, usage_profile },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
