@@ -32,6 +32,7 @@ struct audit {
 	int64_t start_mono, run_start;
 	int64_t lease_ms;
 	int stop;                 /* budget spent or cancelled */
+	double write_ms_per_row;  /* what writing a verdict has cost so far */
 	/* the volume being audited */
 	struct fixity_volume *vol;
 	int volfd;
@@ -306,6 +307,13 @@ static int item_result(void *ctx, const struct kist_hash_result *r)
 		return h->cancel = 1;
 	if (budget_spent(h->a))
 		return h->cancel = 1;
+	/* the verdicts still to write count against the budget too */
+	if (h->a->opt->budget_ms &&
+	    elapsed(h->a) + (int64_t)((double)(h->done - h->written) * h->a->write_ms_per_row) >=
+		    h->a->opt->budget_ms) {
+		h->a->stop = h->a->res->budget_spent = 1;
+		return h->cancel = 1;
+	}
 	return 0;
 }
 
@@ -515,8 +523,14 @@ static int flush(struct hashing *h)
 		h->offline = 1;
 		return KIST_OK;
 	}
-	if ((rc = write_range(a, h->b, from, to)) != KIST_OK)
-		return rc;
+	{
+		int64_t t0 = mono_ms();
+
+		if ((rc = write_range(a, h->b, from, to)) != KIST_OK)
+			return rc;
+		double per = (double)(mono_ms() - t0) / (double)(to - from);
+		a->write_ms_per_row = a->write_ms_per_row ? (a->write_ms_per_row + per) / 2 : per;
+	}
 	h->written = to;
 	for (size_t i = from; i < to; i++) {
 		struct claimed *c = &h->b->c[i];
@@ -1285,7 +1299,9 @@ static int audit_volume(struct audit *a, struct fixity_volume *v)
 	if (lockfd >= 0)
 		rc = fixity_sql(a->cat, NULL, NULL, a->err,
 				"UPDATE item SET lease_owner = NULL, lease_until = NULL"
-				" WHERE lease_owner IS NOT NULL AND volume_id = $1", "i", v->id);
+				/* "+ 0": through the small index of leased rows, not
+				 * the volume's million rows */
+				" WHERE lease_owner IS NOT NULL AND volume_id + 0 = $1", "i", v->id);
 	if (rc == KIST_OK)
 		rc = scan_trees(a);
 	if (rc == KIST_OK)
