@@ -1301,7 +1301,7 @@ static int audit_volume(struct audit *a, struct fixity_volume *v)
 				"UPDATE item SET lease_owner = NULL, lease_until = NULL"
 				/* "+ 0": through the small index of leased rows, not
 				 * the volume's million rows */
-				" WHERE lease_owner IS NOT NULL AND volume_id + 0 = $1", "i", v->id);
+				" WHERE lease_owner IS NOT NULL AND volume_id + 0 = CAST($1 AS BIGINT)", "i", v->id);
 	if (rc == KIST_OK)
 		rc = scan_trees(a);
 	if (rc == KIST_OK)

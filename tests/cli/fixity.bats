@@ -152,7 +152,7 @@ assert c[0]["expected"] == "sha256:" + sys.argv[1], c' "$(sha vol/coll/a.txt)" <
 	krun 0 fixity volume add arch vol --period 1h
 	krun 0 fixity add vol/coll
 	krun 0 fixity audit
-	expect_output "checked 0 files (0 bytes) in 0.0 s: 0 ok, 1 volume audited"
+	[[ $output == "checked 0 files (0 bytes) in "*" s: 0 ok, 1 volume audited" ]] || flunk "something was checked"
 	krun 0 fixity audit --all
 	[[ $output == "checked 3 files (18 bytes) in "*" 3 ok, 1 volume audited" ]] || flunk "not 3 ok"
 	# two hours later, all three are due; a run limited to one file takes one
