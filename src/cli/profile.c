@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <kist/profile.h>
+#include <kist/transfer.h>
 
 #include "cli.h"
 #include "profile.h"
@@ -399,9 +400,67 @@ static void list_algs(kist_algset set, char *buf, size_t len)
 		}
 }
 
+/* The MIME type of what kist bag pack writes for a name; NULL if none. */
+static const char *pack_mime(const char *name)
+{
+	switch (kist_pack_format_for_name(name)) {
+	case KIST_PACK_TAR: return "application/x-tar";
+	case KIST_PACK_TAR_GZ: return "application/gzip";
+	case KIST_PACK_ZIP: return "application/zip";
+	}
+	return NULL;
+}
+
+/* --pack and the profile's Serialization: the archive named must be one the
+ * profile accepts; when the profile requires one and none is named, the bag
+ * is packed beside itself in the first accepted format kist writes. */
+static void plan_pack(const struct kist_profile *p, const char *bag, const char **pack, char **pack_alloc,
+		      struct kist_findings *fs)
+{
+	static const char *const exts[] = { ".zip", ".tar.gz", ".tar" };
+
+	if (*pack) {
+		if (p->serialization == KIST_PROFILE_SER_FORBIDDEN)
+			kist_findings_add(fs, KIST_SEV_ERROR, "profile.serialization-forbidden", NULL,
+					  "--pack %s: the profile forbids serialized bags (Serialization: forbidden)",
+					  *pack);
+		else if (!kist_profile_accepts_serialization(p, pack_mime(*pack)))
+			kist_findings_add(fs, KIST_SEV_ERROR, "profile.serialization-not-accepted", NULL,
+					  "--pack %s: the profile does not accept %s (Accept-Serialization)", *pack,
+					  pack_mime(*pack));
+		return;
+	}
+	if (p->serialization != KIST_PROFILE_SER_REQUIRED)
+		return;
+	for (size_t i = 0; i < p->accept_serialization.count; i++) {
+		const char *const *aliases = kist_profile_mime_aliases(p->accept_serialization.items[i]);
+
+		for (size_t e = 0; aliases && e < sizeof(exts) / sizeof(exts[0]); e++) {
+			size_t len = strlen(bag);
+
+			char probe[16];
+
+			snprintf(probe, sizeof(probe), "bag%s", exts[e]);
+			if (aliases != kist_profile_mime_aliases(pack_mime(probe)))
+				continue;
+			while (len > 1 && bag[len - 1] == '/')
+				len--;
+			if (asprintf(pack_alloc, "%.*s%s", (int)len, bag, exts[e]) < 0) {
+				*pack_alloc = NULL;
+				return;
+			}
+			*pack = *pack_alloc;
+			return;
+		}
+	}
+	kist_findings_add(fs, KIST_SEV_ERROR, "profile.serialization-not-accepted", NULL,
+			  "the profile requires a serialized bag in a format kist cannot write "
+			  "(Accept-Serialization; kist writes zip, tar and tar.gz)");
+}
+
 int cli_profile_prepare_create(const struct kist_profile *p, struct kist_bag_create_options *o,
 			       struct kist_bag_info *info, kist_algset *tag_algs, const char *source,
-			       struct kist_findings *fs)
+			       const char *dest, const char **pack, char **pack_alloc, struct kist_findings *fs)
 {
 	kist_algset wanted = o->algs ? o->algs : KIST_ALG_BIT(KIST_ALG_SHA512), algs;
 	size_t errors0 = kist_findings_count_severity(fs, KIST_SEV_ERROR), errors;
@@ -428,6 +487,7 @@ int cli_profile_prepare_create(const struct kist_profile *p, struct kist_bag_cre
 		kist_findings_add(fs, KIST_SEV_ERROR, "profile.fetch-required", NULL,
 				  "the profile requires fetch.txt (Fetch.txt-Required), which bag create does not write");
 	kist_profile_check_info(p, info, 1, fs);
+	plan_pack(p, dest ? dest : source, pack, pack_alloc, fs);
 	if ((errors = kist_findings_count_severity(fs, KIST_SEV_ERROR) - errors0) > 0) {
 		if (cli.format != FORMAT_JSON)
 			cli_message(NULL, "%s: refused: the bag would not satisfy the profile %s (%zu problem%s above); "
@@ -459,7 +519,7 @@ int cli_profile_prepare_create(const struct kist_profile *p, struct kist_bag_cre
 }
 
 int cli_profile_after_create(struct kist_profile *p, const char *bag, kist_algset algs, kist_algset tag_algs,
-			     struct kist_findings *fs)
+			     const char *pack, struct kist_findings *fs)
 {
 	size_t errors0 = kist_findings_count_severity(fs, KIST_SEV_ERROR);
 	struct kist_bag_view v;
@@ -480,18 +540,10 @@ int cli_profile_after_create(struct kist_profile *p, const char *bag, kist_algse
 		if (fd >= 0)
 			close(fd);
 	}
-	if (ser == KIST_PROFILE_SER_REQUIRED) {
-		char buf[256] = "";
-
-		for (size_t i = 0, n = 0; i < p->accept_serialization.count && n < sizeof(buf); i++)
-			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", i ? ", " : "",
-					      p->accept_serialization.items[i]);
-		if (!cli.quiet)
-			cli_message("warning", "%s: the profile requires a serialized bag (%s): pack it before sending",
-				    bag, buf);
-		/* a directory is what create makes: not a violation here */
+	/* required serialization: the archive's format was checked before it
+	   is written (plan_pack); here the bag in it is checked */
+	if (ser == KIST_PROFILE_SER_REQUIRED && pack)
 		p->serialization = KIST_PROFILE_SER_OPTIONAL;
-	}
 	kist_bag_view_init(&v);
 	if (kist_bag_view_read(bag, &v, fs, &err) == KIST_OK) {
 		kist_profile_check_fatal(p, &v, fs);
