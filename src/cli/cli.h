@@ -104,6 +104,8 @@ int cmd_bag_pack(int argc, char **argv);
 void usage_bag_pack(FILE *out);
 int cmd_bag_unpack(int argc, char **argv);
 void usage_bag_unpack(FILE *out);
+int cmd_bag_fetch(int argc, char **argv);
+void usage_bag_fetch(FILE *out);
 int cmd_identify(int argc, char **argv);
 void usage_identify(FILE *out);
 int cmd_premis(int argc, char **argv);
