@@ -34,6 +34,7 @@ void usage_profile(FILE *out)
 		"      --format FORMAT  text (default): findings on stderr, one line per\n"
 		"                       profile on stdout; json: one document on stdout\n"
 		"  -q, --quiet          no warnings; lines only for profiles that fail\n"
+		"  -v, --verbose        after each usable profile, its rules, one a line\n"
 		"  -h, --help           this help\n"
 		"\n"
 		"Use a profile with kist bag validate --profile P and kist bag create --profile P.\n"
@@ -63,6 +64,60 @@ static void print_json_profile(int first, const char *where, const char *verdict
 	fputs(",\"findings\":", stdout);
 	cli_findings_json(stdout, fs);
 	putchar('}');
+}
+
+static void print_list(const char *what, const struct kist_profile_list *l)
+{
+	if (!l->given)
+		return;
+	printf("  %s: ", what);
+	if (l->count == 0)
+		fputs("(none)", stdout);
+	for (size_t i = 0; i < l->count; i++) {
+		if (i)
+			fputs(", ", stdout);
+		cli_print_escaped(stdout, l->items[i]);
+	}
+	putchar('\n');
+}
+
+/* -v: what the profile asks of a bag, one rule a line. */
+static void print_rules(const struct kist_profile *p)
+{
+	static const char *const ser[] = { "optional", "required", "forbidden" };
+
+	fputs("  identifier: ", stdout);
+	cli_print_escaped(stdout, p->identifier);
+	fputs("\n  version: ", stdout);
+	cli_print_escaped(stdout, p->version);
+	printf(" (BagIt Profiles %s rules%s)\n", kist_profile_spec_version(p),
+	       p->spec_declared ? "" : ", no BagIt-Profile-Version");
+	for (size_t i = 0; i < p->ntags; i++) {
+		const struct kist_profile_tag *t = &p->tags[i];
+
+		fputs("  bag-info ", stdout);
+		cli_print_escaped(stdout, t->label);
+		printf(": %s%s", t->required ? "required" : "optional", t->repeatable ? "" : ", once");
+		for (size_t j = 0; j < t->values.count; j++) {
+			fputs(j ? " | " : ", one of: ", stdout);
+			cli_print_escaped(stdout, t->values.items[j]);
+		}
+		putchar('\n');
+	}
+	print_list("Manifests-Required", &p->manifests_required);
+	print_list("Manifests-Allowed", &p->manifests_allowed);
+	print_list("Tag-Manifests-Required", &p->tag_manifests_required);
+	print_list("Tag-Manifests-Allowed", &p->tag_manifests_allowed);
+	printf("  fetch.txt: %s\n", p->fetch_required ? "required" : p->allow_fetch ? "allowed" : "not allowed");
+	if (p->data_empty)
+		puts("  Data-Empty: true");
+	printf("  Serialization: %s\n", ser[p->serialization]);
+	print_list("Accept-Serialization", &p->accept_serialization);
+	print_list("Accept-BagIt-Version", &p->accept_bagit_version);
+	print_list("Tag-Files-Required", &p->tag_files_required);
+	print_list("Tag-Files-Allowed", &p->tag_files_allowed);
+	print_list("Payload-Files-Required", &p->payload_files_required);
+	print_list("Payload-Files-Allowed", &p->payload_files_allowed);
 }
 
 static int profile_check(int argc, char **argv)
@@ -140,6 +195,8 @@ static int profile_check(int argc, char **argv)
 		} else if (!(cli.quiet && one == EXIT_OK_)) {
 			cli_print_escaped(stdout, argv[i]);
 			printf(": %s\n", line);
+			if (cli.verbose && p)
+				print_rules(p);
 		}
 		if (one == EXIT_PROBLEM || (one == EXIT_CANNOT && code == EXIT_OK_))
 			code = one;

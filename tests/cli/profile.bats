@@ -509,3 +509,22 @@ expect_no_finding_code() {
 	expect_finding_code profile.serialization-forbidden
 	[ ! -e bag5 ] || flunk
 }
+
+@test "profile check -v lists the rules the profile sets" {
+	krun 0 profile check -v "$BAR"
+	expect_line "  identifier: http://canadiana.org/standards/bagit/tdr_ingest.json"
+	expect_line "  bag-info Contact-Name: required, one of: Mark Jordan | Nick Ruest"
+	expect_line "  bag-info Contact-Phone: optional"
+	expect_line "  Tag-Files-Allowed: DPN/*"
+	expect_line "  fetch.txt: not allowed"
+	expect_line "  Accept-BagIt-Version: 0.96"
+	mkprofile p.json '"Bag-Info":{"Keyword":{"repeatable":false}},"Data-Empty":true,"Fetch.txt-Required":true,"Manifests-Required":[]'
+	krun 0 profile check -v p.json
+	expect_line "  bag-info Keyword: optional, once"
+	expect_line "  Data-Empty: true"
+	expect_line "  fetch.txt: required"
+	expect_line "  Manifests-Required: (none)"
+	# without -v, the verdict alone
+	krun 0 profile check p.json
+	expect_output "p.json: ok (BagIt Profiles 1.4.0 rules)"
+}
