@@ -16,6 +16,33 @@ fi
 case $KIST in /*) ;; *) KIST=$PWD/$KIST ;; esac
 export KIST KIST_SRCDIR
 
+# KIST_VALGRIND=1: every kist run goes through valgrind memcheck; a memory
+# error or a definite leak exits 99, which no test expects, and shows
+# valgrind's report on stderr (.ci/run, README "Reliability").
+if [ -n "${KIST_VALGRIND:-}" ] && [ -z "${KIST_REAL:-}" ]; then
+	KIST_REAL=$KIST
+	KIST=$BATS_RUN_TMPDIR/kist-valgrind
+	cat >"$KIST.new" <<-EOF
+	#!/bin/sh
+	log=\$(mktemp "\${TMPDIR:-/tmp}/kist-valgrind.XXXXXX") || exit 98
+	valgrind -q --log-file="\$log" --error-exitcode=99 --leak-check=full \\
+		--errors-for-leak-kinds=definite --show-leak-kinds=definite "$KIST_REAL" "\$@"
+	rc=\$?
+	# valgrind's own notes (e.g. an unhandled openat2) are not errors
+	[ \$rc = 99 ] && cat "\$log" >&2
+	rm -f "\$log"
+	exit \$rc
+	EOF
+	chmod 755 "$KIST.new" && mv "$KIST.new" "$KIST"
+	export KIST_REAL KIST
+fi
+
+# skip_under_valgrind REASON: for tests of timing or memory figures that
+# valgrind's slowdown and its own allocator make meaningless.
+skip_under_valgrind() {
+	[ -z "${KIST_VALGRIND:-}" ] || skip "under valgrind: $1"
+}
+
 # Deterministic messages and byte-order sorting; no progress forcing from the
 # caller's environment.
 export LC_ALL=C.UTF-8
