@@ -17,24 +17,17 @@ case $KIST in /*) ;; *) KIST=$PWD/$KIST ;; esac
 export KIST KIST_SRCDIR
 
 # KIST_VALGRIND=1: every kist run goes through valgrind memcheck; a memory
-# error or a definite leak exits 99, which no test expects, and shows
-# valgrind's report on stderr (.ci/run, README "Reliability").
+# error or a definite leak exits 99, which no test expects. The process is
+# valgrind itself (exec: a kill reaches it); its report goes to
+# $KIST_VALGRIND_LOGS/kist.PID.log (.ci/run shows those with errors).
 if [ -n "${KIST_VALGRIND:-}" ] && [ -z "${KIST_REAL:-}" ]; then
 	KIST_REAL=$KIST
+	: "${KIST_VALGRIND_LOGS:=${TMPDIR:-/tmp}/kist-valgrind-logs}"
+	mkdir -p "$KIST_VALGRIND_LOGS"
 	KIST=$BATS_RUN_TMPDIR/kist-valgrind
-	cat >"$KIST.new" <<-EOF
-	#!/bin/sh
-	log=\$(mktemp "\${TMPDIR:-/tmp}/kist-valgrind.XXXXXX") || exit 98
-	valgrind -q --log-file="\$log" --error-exitcode=99 --leak-check=full \\
-		--errors-for-leak-kinds=definite --show-leak-kinds=definite "$KIST_REAL" "\$@"
-	rc=\$?
-	# valgrind's own notes (e.g. an unhandled openat2) are not errors
-	[ \$rc = 99 ] && cat "\$log" >&2
-	rm -f "\$log"
-	exit \$rc
-	EOF
-	chmod 755 "$KIST.new" && mv "$KIST.new" "$KIST"
-	export KIST_REAL KIST
+	printf '#!/bin/sh\nexec valgrind -q --log-file="%s/kist.%%p.log" --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite "%s" "$@"\n' \
+		"$KIST_VALGRIND_LOGS" "$KIST_REAL" >"$KIST.new" && chmod 755 "$KIST.new" && mv "$KIST.new" "$KIST"
+	export KIST_REAL KIST KIST_VALGRIND_LOGS
 fi
 
 # skip_under_valgrind REASON: for tests of timing or memory figures that
