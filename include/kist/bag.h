@@ -171,6 +171,10 @@ struct kist_bag_create_options {
 	struct kist_progress *progress;
 	int no_premis;               /* no metadata/premis.xml */
 	const char *agent;           /* PREMIS person agent; NULL: the login name */
+	/* Format identification in the same read (PRONOM, into premis.xml) */
+	int no_identify;
+	size_t identify_window;      /* bytes matched at each end; 0: 65536 */
+	const char *signature_file;  /* DROID signature file; NULL: kist's copy */
 };
 /* dest NULL: bag source in place. */
 int kist_bag_create(const char *source, const char *dest, const struct kist_bag_create_options *opt,
@@ -188,6 +192,7 @@ struct kist_bag_update_options {
 				    (tag files must be UTF-8); otherwise the version
 				    is kept */
 	struct kist_bag_update_result *result;   /* filled in when not NULL */
+	const char *agent;       /* PREMIS person agent; NULL: the login name */
 };
 /* What an update did, compared with the payload manifests it replaced. */
 struct kist_bag_update_result {

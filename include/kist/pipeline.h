@@ -32,7 +32,27 @@ struct kist_consumer {
 	/* Called once the file is done (failed != 0 when reading failed). */
 	void (*close)(void *state, int failed);
 	void *arg;
+	/* Optional: frees the state of a closed file whose result was never
+	 * delivered because the run stopped early (delivered states are the
+	 * result callback's to free). */
+	void (*discard)(void *state);
 };
+
+/* Two consumers over the same blocks. The state each file's result carries
+ * is a struct kist_tee_state holding both consumers' states; the result
+ * callback frees it with kist_tee_state_free, which leaves the two states
+ * inside to their owners. */
+struct kist_tee {
+	struct kist_consumer consumer;
+	const struct kist_consumer *first, *second;
+};
+struct kist_tee_state {
+	void *first, *second;
+	const struct kist_tee *tee;
+};
+const struct kist_consumer *kist_tee_init(struct kist_tee *t, const struct kist_consumer *first,
+					  const struct kist_consumer *second);
+void kist_tee_state_free(void *state);
 
 struct kist_hash_result {
 	size_t index;                 /* into the items array */

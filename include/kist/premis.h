@@ -27,6 +27,8 @@ enum kist_premis_event_type {
 	KIST_PREMIS_EV_MES,        /* message digest calculation */
 	KIST_PREMIS_EV_FIX,        /* fixity check */
 	KIST_PREMIS_EV_MEM,        /* metadata modification */
+	KIST_PREMIS_EV_FOR,        /* format identification */
+	KIST_PREMIS_EV_VAL,        /* validation */
 	KIST_PREMIS_EV_COUNT
 };
 /* eventOutcome (LoC vocabulary). */
@@ -68,8 +70,9 @@ struct kist_premis_file {
 	uint64_t size;
 	kist_algset algs;
 	const unsigned char *digest[KIST_ALG_COUNT];
-	/* format, when identified (all may be NULL) */
-	const char *format_name, *format_version, *puid, *mime;
+	/* format, when identified (all may be NULL); format_basis says how
+	 * ("PRONOM byte signature", ...), written as a formatNote */
+	const char *format_name, *format_version, *puid, *mime, *format_basis;
 };
 
 /* The identifier (type "local") of the representation object kist writes for

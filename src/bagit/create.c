@@ -58,6 +58,8 @@
 #include <kist/progress.h>
 #include <kist/walk.h>
 
+#include "identify-pass.h"
+
 #define JOURNAL ".kist-bagging"
 #define JOURNAL_TMP ".kist-bagging.tmp"
 #define STAGING ".kist-bagging.data"
@@ -688,7 +690,14 @@ struct copy_state {
 	int fd;
 	int err;            /* errno of a failed write */
 	int linked;
+	const struct entry *e;
+	uint64_t flushed;   /* bytes handed to writeback so far */
 };
+
+/* Writeback of a copy starts every WRITEBACK_STEP bytes, while hashing goes
+ * on, so that the final syncfs waits for the disk's remainder only instead
+ * of the whole payload. */
+#define WRITEBACK_STEP (8u << 20)
 
 struct hashing {
 	struct scan *s;
@@ -702,6 +711,7 @@ struct hashing {
 	int link, follow;
 	atomic_int link_failed;
 	struct copy_state *states;
+	struct id_pass *idp;          /* identifying formats, or NULL */
 	uint64_t bytes, files;
 	int failed;
 };
@@ -720,6 +730,7 @@ static void *copy_open(void *arg, size_t index, const char *path, uint64_t size)
 
 	(void)size;
 	st->fd = -1;
+	st->e = e;
 	if (!name) {
 		st->err = ENOMEM;
 		return st;
@@ -756,8 +767,8 @@ static void *copy_open(void *arg, size_t index, const char *path, uint64_t size)
 static void copy_update(void *state, const unsigned char *buf, size_t len, uint64_t offset)
 {
 	struct copy_state *st = state;
+	uint64_t end = offset + len;
 
-	(void)offset;
 	if (st->fd < 0 || st->err)
 		return;
 	while (len) {
@@ -772,15 +783,28 @@ static void copy_update(void *state, const unsigned char *buf, size_t len, uint6
 		buf += n;
 		len -= (size_t)n;
 	}
+	if (end - st->flushed >= WRITEBACK_STEP) {
+		sync_file_range(st->fd, (off_t)st->flushed, (off_t)(end - st->flushed),
+				SYNC_FILE_RANGE_WRITE);
+		st->flushed = end;
+	}
 }
 
 static void copy_close(void *state, int failed)
 {
 	struct copy_state *st = state;
 
-	(void)failed;
 	if (st->fd < 0)
 		return;
+	if (!failed && !st->err) {
+		/* the copy keeps the file's permissions and modification time;
+		 * the rest of it goes to the disk now */
+		struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, st->e->mtime };
+
+		if (fchmod(st->fd, st->e->mode & 0777) < 0 || futimens(st->fd, ts) < 0)
+			st->err = errno;
+		sync_file_range(st->fd, (off_t)st->flushed, 0, SYNC_FILE_RANGE_WRITE);
+	}
 	if (close(st->fd) < 0 && !st->err)
 		st->err = errno;
 	st->fd = -1;
@@ -792,7 +816,23 @@ static int on_hashed(void *ctx, const struct kist_hash_result *r)
 	size_t ei = h->file_of[r->index];
 	const struct entry *e = &h->s->v[ei];
 	size_t li = h->line_of[ei];
+	void *copied = r->consumer_state;
 
+	if (h->idp && h->states) {   /* both consumers: the tee's state */
+		struct kist_tee_state *t = r->consumer_state;
+
+		copied = t ? t->first : NULL;
+		id_pass_take(h->idp, t ? t->second : NULL, li);
+		kist_tee_state_free(t);
+	} else if (h->idp) {
+		id_pass_take(h->idp, r->consumer_state, li);
+	}
+	if (h->states && !copied && !r->fail_code) {
+		kist_findings_add(h->findings, KIST_SEV_FAILURE, "create.write-failed", e->rel,
+				  "cannot copy into the destination: out of memory");
+		h->failed = 1;
+		return 1;
+	}
 	if (r->fail_code) {
 		kist_findings_add(h->findings, KIST_SEV_FAILURE,
 				  strcmp(r->fail_code, "file.missing") == 0 ? "file.vanished" : r->fail_code,
@@ -808,17 +848,6 @@ static int on_hashed(void *ctx, const struct kist_hash_result *r)
 					  "cannot write into the destination: %s", strerror(st->err));
 			h->failed = 1;
 			return 1;
-		}
-		if (!st->linked) {
-			/* the copy keeps the file's permissions and modification time */
-			char *name = dest_name(e->rel);
-			struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, e->mtime };
-
-			if (name) {
-				fchmodat(h->destfd, name, e->mode & 0777, 0);
-				utimensat(h->destfd, name, ts, AT_SYMLINK_NOFOLLOW);
-			}
-			free(name);
 		}
 	}
 	for (int a = 0; a < KIST_ALG_COUNT; a++)
@@ -896,6 +925,7 @@ struct premis_input {
 	const struct scan *s;
 	const size_t *line_of;       /* entry index -> manifest line */
 	const struct kist_bag_create_options *opt;
+	struct id_pass *idp;         /* formats identified, or NULL */
 };
 
 #define PREMIS_DIR "metadata"
@@ -939,6 +969,8 @@ static int write_premis(int sfd, const struct premis_input *pi, kist_algset algs
 			}
 		f.original_name = e->virt ? NULL : e->rel;
 		f.size = e->virt ? 0 : e->size;
+		if (pi->idp)
+			id_pass_format(pi->idp, li, &f);
 		if (kist_premis_write_file(w, &f) < 0)
 			goto bad;
 	}
@@ -951,12 +983,17 @@ static int write_premis(int sfd, const struct premis_input *pi, kist_algset algs
 		struct kist_premis_event ipc = { .type = KIST_PREMIS_EV_IPC, .outcome = KIST_PREMIS_SUCCESS,
 						 .outcome_detail = "bag made (BagIt 1.0)", .agents = agents,
 						 .nagents = nagents, .object = KIST_PREMIS_BAG_OBJECT };
-		struct kist_premis_event mes = ipc;
+		struct kist_premis_event mes = ipc, fid = ipc;
 
 		mes.type = KIST_PREMIS_EV_MES;
 		mes.outcome_detail = detail;
 		if (kist_premis_write_event(w, &ipc) < 0 || kist_premis_write_event(w, &mes) < 0)
 			goto bad;
+		if (pi->idp) {
+			id_pass_event(pi->idp, &fid);
+			if (kist_premis_write_event(w, &fid) < 0)
+				goto bad;
+		}
 	}
 	for (size_t i = 0; i < nagents; i++)
 		if (kist_premis_write_agent(w, &agents[i]) < 0)
@@ -1074,6 +1111,7 @@ struct run {
 	int dest_created;     /* we made DEST (remove it on failure) */
 	size_t base_errors, base_failures;   /* in findings when we began */
 	struct scan scan;
+	struct id_pass *idp;  /* format identification, loaded before anything moves */
 };
 
 static int is_tag_name(const char *name)
@@ -1092,14 +1130,15 @@ static int is_tag_name(const char *name)
 static int finish(struct run *r, int bagfd, int copying, struct kist_error *err)
 {
 	struct scan *s = &r->scan;
-	struct hashing h = { .s = s, .algs = r->algs, .findings = r->findings,
+	struct hashing h = { .s = s, .algs = r->algs, .findings = r->findings, .idp = r->idp,
 			     .srcfd = r->srcfd, .destfd = r->destfd,
 			     .link = r->opt->link, .follow = r->opt->follow_symlinks };
 	struct kist_hash_item *items = NULL;
 	char **paths = NULL;
 	size_t nfiles = 0, nitems = 0;
 	struct kist_pipeline_options po;
-	struct kist_consumer consumer = { copy_open, copy_update, copy_close, &h };
+	struct kist_consumer consumer = { copy_open, copy_update, copy_close, &h, NULL };
+	struct kist_tee tee;
 	struct kist_bag_info info;
 	uint64_t total = 0;
 	int rc = KIST_OK, have_info = 0;
@@ -1173,6 +1212,12 @@ static int finish(struct run *r, int bagfd, int copying, struct kist_error *err)
 	po.nofollow = !r->opt->follow_symlinks;
 	po.progress = r->opt->progress;
 	po.consumer = copying ? &consumer : NULL;
+	if (h.idp) {
+		if (id_pass_start(h.idp, nfiles) < 0)
+			goto oom;
+		po.consumer = copying ? kist_tee_init(&tee, &consumer, id_pass_consumer(h.idp))
+				      : id_pass_consumer(h.idp);
+	}
 	if ((rc = kist_pipeline_run(&po, items, nitems, on_hashed, &h, err)) != KIST_OK && !h.failed)
 		goto out;
 	if (h.failed) {
@@ -1188,7 +1233,7 @@ static int finish(struct run *r, int bagfd, int copying, struct kist_error *err)
 		goto out;
 	have_info = 1;
 	{
-		struct premis_input pi = { .s = s, .line_of = h.line_of, .opt = r->opt };
+		struct premis_input pi = { .s = s, .line_of = h.line_of, .opt = r->opt, .idp = h.idp };
 
 		rc = write_tag_files(bagfd, r->algs, h.lines, nfiles, &info, r->opt->jobs,
 				     r->opt->no_premis ? NULL : &pi, h.bytes, err);
@@ -1807,6 +1852,13 @@ int kist_bag_create(const char *source, const char *dest, const struct kist_bag_
 	r.scan.findings = findings;
 	r.scan.in_place = dest == NULL;
 	r.scan.follow = opt->follow_symlinks;
+	/* identification only feeds premis.xml; the items' paths are relative
+	 * to SOURCE in place and to a destination alike */
+	if (!opt->no_identify && !opt->no_premis &&
+	    !(r.idp = id_pass_new(opt, r.srcfd, findings, err))) {
+		close(r.srcfd);
+		return err->status;
+	}
 	r.scan.source_real = realpath(source, NULL);
 	if (!r.scan.source_real) {
 		rc = kist_error_sys(err, errno, "%s", source);
@@ -1816,6 +1868,7 @@ int kist_bag_create(const char *source, const char *dest, const struct kist_bag_
 out:
 	free_entries(&r.scan);
 	free(r.scan.source_real);
+	id_pass_free(r.idp);
 	if (r.srcfd >= 0)
 		close(r.srcfd);
 	if (r.destfd >= 0)

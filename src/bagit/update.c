@@ -47,6 +47,7 @@ struct payload_file {
 struct upd {
 	struct kist_bag *bag;
 	struct kist_findings *findings;
+	const char *agent;            /* PREMIS person, NULL: the login name */
 	struct payload_file *files;
 	size_t nfiles, capfiles;
 	uint64_t bytes;
@@ -925,7 +926,7 @@ static void record_premis(struct upd *u, const struct kist_bag_update_result *re
 	if (faccessat(u->bag->dirfd, "metadata/premis.xml", F_OK, AT_SYMLINK_NOFOLLOW) < 0)
 		return;
 	kist_premis_agent_kist(&ag[0]);
-	if (kist_premis_agent_person(&ag[1], NULL) == 0)
+	if (kist_premis_agent_person(&ag[1], u->agent) == 0)
 		nag++;
 	e.nagents = nag;
 	dl = (size_t)snprintf(detail, sizeof(detail),
@@ -947,7 +948,7 @@ int kist_bag_update(const char *path, const struct kist_bag_update_options *opt,
 {
 	static const struct kist_bag_update_options defaults;
 	struct kist_bag_update_result res = { 0 };
-	struct upd u = { .findings = findings };
+	struct upd u = { .findings = findings, .agent = opt->agent };
 	struct kist_pipeline_options po;
 	struct kist_pipeline_stats stats = { 0 };
 	struct kist_hash_item *items = NULL;

@@ -52,6 +52,12 @@ void usage_bag_create(FILE *out)
 		"                          file object per payload file, the creation and\n"
 		"                          digest events, the agents)\n"
 		"      --agent NAME        the person recorded in PREMIS (default: login name)\n"
+		"      --no-identify       no format identification (PRONOM PUIDs of each\n"
+		"                          payload file, found in the same read as the\n"
+		"                          digests and recorded in premis.xml)\n"
+		"      --scan-window N     bytes matched at each end of a file (default\n"
+		"                          65536, 512 to 67108864)\n"
+		"      --signatures FILE   a DROID signature file (default: kist's copy)\n"
 		"      --format FORMAT     text (default) or json\n"
 		"  -j, --jobs N            worker threads (default: online CPUs)\n"
 		"  -q, --quiet             no summary line, no warnings\n"
@@ -215,7 +221,8 @@ static int read_oxum(const char *bag, unsigned long long *bytes, unsigned long l
 }
 
 enum { OPT_INFO = CLI_OPT_FIRST_COMMAND, OPT_INFO_FILE, OPT_EXCLUDE, OPT_KEEP_EMPTY, OPT_LINK,
-       OPT_FORCE, OPT_NO_PREMIS, OPT_AGENT };
+       OPT_FORCE, OPT_NO_PREMIS, OPT_AGENT, OPT_NO_IDENTIFY, OPT_SCAN_WINDOW,
+       OPT_SIGNATURES };
 
 int cmd_bag_create(int argc, char **argv)
 {
@@ -230,6 +237,9 @@ int cmd_bag_create(int argc, char **argv)
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "no-premis", no_argument, NULL, OPT_NO_PREMIS },
 		{ "agent", required_argument, NULL, OPT_AGENT },
+		{ "no-identify", no_argument, NULL, OPT_NO_IDENTIFY },
+		{ "scan-window", required_argument, NULL, OPT_SCAN_WINDOW },
+		{ "signatures", required_argument, NULL, OPT_SIGNATURES },
 		CLI_GLOBAL_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -271,6 +281,14 @@ int cmd_bag_create(int argc, char **argv)
 		case OPT_FORCE: o.force = 1; break;
 		case OPT_NO_PREMIS: o.no_premis = 1; break;
 		case OPT_AGENT: o.agent = optarg; break;
+		case OPT_NO_IDENTIFY: o.no_identify = 1; break;
+		case OPT_SCAN_WINDOW:
+			if (cli_parse_window(optarg, &o.identify_window) < 0) {
+				cli_usage_error("--scan-window takes a number of bytes from 512 to 67108864");
+				goto out;
+			}
+			break;
+		case OPT_SIGNATURES: o.signature_file = optarg; break;
 		case 'h':
 			usage_bag_create(stdout);
 			code = EXIT_OK_;

@@ -9,6 +9,7 @@ void usage_bag_update(FILE *out)
 {
 	fprintf(out,
 		"usage: kist bag update [-a ALG,...] [--remove-algorithm ALG,...] [--upgrade]\n"
+		"                       [--agent NAME]\n"
 		"                       [-j N] [-q] BAG\n"
 		"\n"
 		"After files in BAG/data were added, removed, changed or renamed, hashes\n"
@@ -32,6 +33,8 @@ void usage_bag_update(FILE *out)
 		"                               bagit.txt rewritten, package-info.txt renamed\n"
 		"                               bag-info.txt, manifests percent-encoded\n"
 		"                               (its tag files must be UTF-8)\n"
+		"      --agent NAME             the person recorded in metadata/premis.xml\n"
+		"                               (default: login name)\n"
 		"      --format text|json       the report on stdout\n"
 		"  -j, --jobs N                 worker threads (default: online CPUs)\n"
 		"  -q, --quiet                  no report, only problems\n"
@@ -65,7 +68,7 @@ static void print_alg_words(FILE *out, const char *what, kist_algset set, int fi
 			fprintf(out, "%s%s", n++ ? ", " : " ", kist_alg_name(a));
 }
 
-enum { OPT_REMOVE_ALG = CLI_OPT_FIRST_COMMAND, OPT_UPGRADE };
+enum { OPT_REMOVE_ALG = CLI_OPT_FIRST_COMMAND, OPT_UPGRADE, OPT_AGENT };
 
 int cmd_bag_update(int argc, char **argv)
 {
@@ -74,6 +77,7 @@ int cmd_bag_update(int argc, char **argv)
 		{ "remove-algorithm", required_argument, NULL, OPT_REMOVE_ALG },
 		{ "remove-algorithms", required_argument, NULL, OPT_REMOVE_ALG },
 		{ "upgrade", no_argument, NULL, OPT_UPGRADE },
+		{ "agent", required_argument, NULL, OPT_AGENT },
 		CLI_GLOBAL_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -99,6 +103,7 @@ int cmd_bag_update(int argc, char **argv)
 				o.remove_algs |= set;
 			break;
 		case OPT_UPGRADE: o.upgrade = 1; break;
+		case OPT_AGENT: o.agent = optarg; break;
 		case 'h': usage_bag_update(stdout); return EXIT_OK_;
 		default: {
 			int r = cli_other_option(opt, optarg, "bag update");

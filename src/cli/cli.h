@@ -56,6 +56,8 @@ struct kist_hash_item *cli_collect_paths(char **paths, int npaths, int follow_sy
 int cli_check_format(unsigned allowed);
 
 void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A format identification scan window: bytes, 512 to 64 MiB. */
+int cli_parse_window(const char *s, size_t *v);
 void cli_message(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Findings: print as they come (text, stderr) and map to an exit code. */

@@ -307,3 +307,16 @@ int cli_other_option(int opt, const char *arg, const char *command)
 		fprintf(stderr, "usage: see kist %s -h\n", command);
 	return EXIT_USAGE;
 }
+
+int cli_parse_window(const char *s, size_t *v)
+{
+	char *end;
+	unsigned long long x;
+
+	errno = 0;
+	x = strtoull(s, &end, 10);
+	if (!*s || *end || errno || s[0] == '-' || x < 512 || x > (64ull << 20))
+		return -1;
+	*v = (size_t)x;
+	return 0;
+}

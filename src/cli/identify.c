@@ -300,19 +300,6 @@ static int on_result(void *ctx, const struct kist_hash_result *hr)
 	return 0;
 }
 
-static int parse_size(const char *s, size_t *v)
-{
-	char *end;
-	unsigned long long x;
-
-	errno = 0;
-	x = strtoull(s, &end, 10);
-	if (!*s || *end || errno || s[0] == '-' || x < 512 || x > (64ull << 20))
-		return -1;
-	*v = (size_t)x;
-	return 0;
-}
-
 int cmd_identify(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -343,7 +330,7 @@ int cmd_identify(int argc, char **argv)
 		case OPT_NO_CONTAINERS: io.no_containers = 1; break;
 		case OPT_NO_MAGIC: io.no_magic = 1; break;
 		case OPT_WINDOW:
-			if (parse_size(optarg, &io.window) < 0) {
+			if (cli_parse_window(optarg, &io.window) < 0) {
 				cli_usage_error("--window takes a number of bytes from 512 to 67108864");
 				return EXIT_USAGE;
 			}

@@ -590,6 +590,11 @@ int kist_pipeline_run(const struct kist_pipeline_options *o, const struct kist_h
 	pthread_mutex_unlock(&run.lock);
 out:
 	kist_pool_free(pool);
+	/* results never delivered (the run stopped): their consumer states */
+	for (size_t i = 0; run.slots && i < run.window; i++)
+		if (run.slots[i].done && run.slots[i].r.consumer_state && o->consumer &&
+		    o->consumer->discard)
+			o->consumer->discard(run.slots[i].r.consumer_state);
 	if (o->stats)
 		*o->stats = run.stats;
 	if (workers)

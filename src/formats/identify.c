@@ -706,6 +706,7 @@ static const struct kist_consumer *make_consumer(struct kist_identifier *id)
 	id->consumer.update = c_update;
 	id->consumer.close = c_close;
 	id->consumer.arg = id;
+	id->consumer.discard = kist_id_result_free;
 	return &id->consumer;
 }
 

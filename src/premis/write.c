@@ -30,6 +30,8 @@ static const struct term {
 	[KIST_PREMIS_EV_MES] = { "message digest calculation", "mes" },
 	[KIST_PREMIS_EV_FIX] = { "fixity check", "fix" },
 	[KIST_PREMIS_EV_MEM] = { "metadata modification", "mem" },
+	[KIST_PREMIS_EV_FOR] = { "format identification", "for" },
+	[KIST_PREMIS_EV_VAL] = { "validation", "val" },
 }, outcomes[] = {
 	[KIST_PREMIS_SUCCESS] = { "success", "suc" },
 	[KIST_PREMIS_WARNING] = { "warning", "war" },
@@ -409,7 +411,14 @@ int kist_premis_write_file(struct kist_premis_writer *pw, const struct kist_prem
 		if (f->puid && (start(w, "formatRegistry") < 0 || el(w, "formatRegistryName", "PRONOM") < 0 ||
 				el(w, "formatRegistryKey", f->puid) < 0 || end(w) < 0))
 			return -1;
-		if (f->mime && f->format_name && el(w, "formatNote", f->mime) < 0)
+		if (f->mime && f->format_name) {
+			char note[300];
+
+			snprintf(note, sizeof(note), "MIME type: %s", f->mime);
+			if (el(w, "formatNote", note) < 0)
+				return -1;
+		}
+		if (f->format_basis && el(w, "formatNote", f->format_basis) < 0)
 			return -1;
 	} else {
 		if (start(w, "formatDesignation") < 0 || el(w, "formatName", "unknown") < 0 || end(w) < 0 ||

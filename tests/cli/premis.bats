@@ -50,6 +50,85 @@ schema_ok() {
 	[[ $x == *'agentType/org">organization<'* ]]
 }
 
+@test "bag create identifies each payload file (PRONOM) in the same read, into premis.xml" {
+	cp "$KIST_SRCDIR/examples/collection/images/gradient-64x64.png" src/picture.png
+	cp "$KIST_SRCDIR/examples/collection/documents/harbour-report.pdf" src/sub/report.pdf
+	printf '\x01\x02 no signature knows this' >src/sub/mystery
+	for to in bag ""; do
+		if [ -n "$to" ]; then
+			krun 0 bag create src "$to"
+			doc=$to/metadata/premis.xml
+		else
+			cp -r src inplace
+			krun 0 bag create inplace
+			doc=inplace/metadata/premis.xml
+		fi
+		schema_ok "$doc"
+		# the PNG's object carries PNG's PUID and PRONOM's MIME type
+		obj=$(awk '/<premis:object /{o=""} {o=o $0 "\n"} /<\/premis:object>/{print o}' "$doc" |
+			grep -A0 'data/picture.png' || true)
+		[ -n "$obj" ]
+		python3 - "$doc" <<'PY'
+import sys, xml.etree.ElementTree as ET
+ns = {"p": "http://www.loc.gov/premis/v3"}
+root = ET.parse(sys.argv[1]).getroot()
+fmt = {}
+for o in root.findall("p:object", ns):
+    ident = o.find("p:objectIdentifier/p:objectIdentifierValue", ns)
+    key = o.find(".//p:formatRegistry/p:formatRegistryKey", ns)
+    name = o.find(".//p:formatDesignation/p:formatName", ns)
+    if ident is not None and name is not None:
+        fmt[ident.text] = (key.text if key is not None else None, name.text)
+assert fmt["data/picture.png"][0] in ("fmt/11", "fmt/12", "fmt/13"), fmt
+assert "Portable Network Graphics" in fmt["data/picture.png"][1], fmt
+assert fmt["data/sub/report.pdf"][0].startswith("fmt/"), fmt
+assert "PDF" in fmt["data/sub/report.pdf"][1] or "Portable Document" in fmt["data/sub/report.pdf"][1], fmt
+assert fmt["data/a.txt"][0] == "x-fmt/111", fmt
+# a file no signature knows is "unknown", not guessed
+assert fmt["data/sub/mystery"] == (None, "unknown"), fmt
+# an extension-only match says so
+notes = {}
+for o in root.findall("p:object", ns):
+    ident = o.find("p:objectIdentifier/p:objectIdentifierValue", ns)
+    notes[ident.text] = [n.text for n in o.findall(".//p:formatNote", ns)]
+assert fmt["data/sub/b.bin"] == ("fmt/208", "Binary File"), fmt
+assert any("extension only" in n for n in notes["data/sub/b.bin"]), notes
+assert "MIME type: image/png" in notes["data/picture.png"], notes
+assert any("byte signature" in n for n in notes["data/picture.png"]), notes
+ev = [e for e in root.findall("p:event", ns)
+      if e.find("p:eventType", ns).text == "format identification"]
+assert len(ev) == 1, ev
+assert ev[0].find("p:eventType", ns).get("valueURI").endswith("/eventType/for")
+assert "V118" in ev[0].find(".//p:eventDetail", ns).text
+assert ev[0].find(".//p:eventOutcomeDetailNote", ns).text == "4 files identified, 1 not identified"
+PY
+	done
+}
+
+@test "--no-identify: formats unknown, no format identification event" {
+	cp "$KIST_SRCDIR/examples/collection/images/gradient-64x64.png" src/picture.png
+	krun 0 bag create --no-identify src bag
+	schema_ok bag/metadata/premis.xml
+	! grep -q formatRegistryKey bag/metadata/premis.xml
+	! grep -q 'format identification' bag/metadata/premis.xml
+	[ "$(grep -c '<premis:formatName>unknown</premis:formatName>' bag/metadata/premis.xml)" -eq 3 ]
+	krun 0 premis events bag
+	[ "${#lines[@]}" -eq 2 ]
+}
+
+@test "bag create: --signatures takes another signature file; a bad one stops before anything moves" {
+	cp "$KIST_SRCDIR/examples/collection/images/gradient-64x64.png" src/picture.png
+	printf '<not-a-signature-file' >bad.xml
+	cp -r src keep
+	krun 3 bag create --signatures bad.xml src
+	expect_stderr_has bad.xml
+	diff -r keep src
+	krun 2 bag create --scan-window 12 src bag
+	expect_stderr_has --scan-window
+	krun 0 bag create --scan-window 512 --signatures "$KIST_DATADIR/pronom/DROID_SignatureFile_V118.xml" src bag
+	grep -q '<premis:formatRegistryKey>fmt/1[123]</premis:formatRegistryKey>' bag/metadata/premis.xml
+}
+
 @test "premis.xml is a tag file: in every tag manifest, and the bag validates" {
 	krun 0 bag create -a sha512,sha1 src bag
 	for alg in sha512 sha1; do
@@ -88,8 +167,9 @@ schema_ok() {
 	krun 0 bag create --agent Ada src bag
 	krun 0 premis show bag
 	expect_stdout_has "objects: 3 (files 2, representations 1, other 0)"
-	expect_stdout_has "events: 2"
+	expect_stdout_has "events: 3"
 	expect_stdout_has "information package creation  success"
+	expect_stdout_has "format identification  success"
 	expect_stdout_has "agents: 2"
 	expect_stdout_has "kist (software)"
 	expect_stdout_has "Ada (person)"
@@ -98,19 +178,20 @@ schema_ok() {
 @test "premis events: text, json and csv, in time order" {
 	krun 0 bag create src bag
 	krun 0 premis events bag
-	[ "${#lines[@]}" -eq 2 ]
+	[ "${#lines[@]}" -eq 3 ]
 	[[ ${lines[0]} == *"information package creation  success"* ]]
 	krun 0 premis events --format json bag
 	printf '%s\n' "$output" | python3 -c '
 import json, sys
 ev = json.load(sys.stdin)
-assert [e["type"] for e in ev] == ["information package creation", "message digest calculation"], ev
+assert [e["type"] for e in ev] == ["information package creation", "message digest calculation",
+                                   "format identification"], ev
 assert all(e["outcome"] == "success" for e in ev)
 assert ev[1]["outcome_detail"].startswith("2 files, 18 bytes")
 '
 	krun 0 premis events --format csv bag
 	[ "${lines[0]}" = "datetime,type,outcome,detail,outcome_detail,id" ]
-	[ "${#lines[@]}" -eq 3 ]
+	[ "${#lines[@]}" -eq 4 ]
 	krun 2 premis events --format gnu bag
 }
 
@@ -207,13 +288,13 @@ EOF
 	krun 0 premis validate bag
 	krun 0 bag validate bag
 	krun 0 premis events --format csv bag
-	[ "${#lines[@]}" -eq 6 ]
-	[[ ${lines[3]} == *"fixity check,success"* ]]
-	[[ ${lines[4]} == *"message digest calculation,success"*"1 added, 0 removed, 0 changed, 2 unchanged; 3 files"* ]]
+	[ "${#lines[@]}" -eq 7 ]
+	[[ ${lines[4]} == *"fixity check,success"* ]]
+	[[ ${lines[5]} == *"message digest calculation,success"*"1 added, 0 removed, 0 changed, 2 unchanged; 3 files"* ]]
 	# the objects and first events are kept as they were
 	sed -n '/<premis:object /,/<\/premis:event>/p' before.xml >objs.xml
 	grep -qF -f objs.xml bag/metadata/premis.xml
-	[ "$(grep -c '<premis:event>' bag/metadata/premis.xml)" -eq 5 ]
+	[ "$(grep -c '<premis:event>' bag/metadata/premis.xml)" -eq 6 ]
 	# one agent per identity: kist once, Eve added
 	[ "$(grep -c '<premis:agentName>kist</premis:agentName>' bag/metadata/premis.xml)" -eq 1 ]
 	[ "$(grep -c '<premis:agentName>Eve</premis:agentName>' bag/metadata/premis.xml)" -eq 1 ]
@@ -222,12 +303,30 @@ EOF
 	grep -q "^$want  metadata/premis.xml$" bag/tagmanifest-md5.txt
 }
 
+@test "bag update --agent names the person in the event it appends" {
+	krun 0 bag create --agent Ada src bag
+	printf 'new\n' >bag/data/n.txt
+	krun 0 bag update --agent 'Grace Hopper' bag
+	schema_ok bag/metadata/premis.xml
+	[ "$(grep -c '<premis:agentName>Grace Hopper</premis:agentName>' bag/metadata/premis.xml)" -eq 1 ]
+	python3 - bag/metadata/premis.xml <<'PY'
+import sys, xml.etree.ElementTree as ET
+ns = {"p": "http://www.loc.gov/premis/v3"}
+root = ET.parse(sys.argv[1]).getroot()
+last = root.findall("p:event", ns)[-1]
+assert last.find("p:eventType", ns).text == "message digest calculation"
+linked = [v.text for v in last.findall("p:linkingAgentIdentifier/p:linkingAgentIdentifierValue", ns)]
+assert any("Grace Hopper" in v for v in linked), linked
+assert not any("Ada" in v for v in linked), linked
+PY
+}
+
 @test "validate --record on an invalid bag records a failure with the findings counted" {
 	krun 0 bag create src bag
 	printf 'changed\n' >bag/data/a.txt
 	krun 1 bag validate --record bag
 	krun 0 premis events bag
-	[[ ${lines[2]} == *"fixity check  failure"*"invalid (2 errors); 2 errors, 0 failures"* ]]
+	[[ ${lines[3]} == *"fixity check  failure"*"invalid (2 errors); 2 errors, 0 failures"* ]]
 	schema_ok bag/metadata/premis.xml
 	krun 2 bag validate --record --fast bag
 }

@@ -1,4 +1,6 @@
 /* The hashing pipeline: digests, order, shared large files, consumers, failures. */
+#include <stdatomic.h>
+
 #include "unit.h"
 
 static const kist_algset ALL = (1u << KIST_ALG_COUNT) - 1;
@@ -220,7 +222,7 @@ static void test_consumer_sees_every_byte(void **state)
 	struct check k = { .algs = KIST_ALG_BIT(KIST_ALG_SHA256) | KIST_ALG_BIT(KIST_ALG_MD5),
 			   .stop_at = -1 };
 	uint64_t sums[30] = { 0 };
-	struct kist_consumer consumer = { sum_open, sum_update, sum_close, sums };
+	struct kist_consumer consumer = { sum_open, sum_update, sum_close, sums, NULL };
 
 	(void)state;
 	corpus_make(&c, 30, 100000);
@@ -239,6 +241,116 @@ static void test_consumer_sees_every_byte(void **state)
 			want = want * 31 + c.data[i][b];
 		assert_int_equal(sums[i], want);
 	}
+	corpus_free(&c);
+}
+
+/* A consumer whose state outlives close: the result callback frees it, or
+ * the pipeline discards it when the run stops first. */
+struct keep_counts {
+	atomic_int opened, closed, discarded;
+	int freed;                    /* by the result callback (calling thread) */
+};
+
+struct keep_state {
+	struct keep_counts *counts;
+	uint64_t sum;
+};
+
+static void *keep_open(void *arg, size_t index, const char *path, uint64_t size)
+{
+	struct keep_state *s = calloc(1, sizeof(*s));
+
+	(void)index, (void)path, (void)size;
+	s->counts = arg;
+	atomic_fetch_add(&s->counts->opened, 1);
+	return s;
+}
+
+static void keep_update(void *state, const unsigned char *buf, size_t len, uint64_t offset)
+{
+	struct keep_state *s = state;
+
+	(void)offset;
+	for (size_t i = 0; i < len; i++)
+		s->sum = s->sum * 31 + buf[i];
+}
+
+static void keep_close(void *state, int failed)
+{
+	struct keep_state *s = state;
+
+	(void)failed;
+	atomic_fetch_add(&s->counts->closed, 1);
+}
+
+static void keep_discard(void *state)
+{
+	struct keep_state *s = state;
+
+	atomic_fetch_add(&s->counts->discarded, 1);
+	free(s);
+}
+
+struct tee_check {
+	struct corpus *c;
+	struct keep_counts *a, *b;
+	size_t delivered, stop_at;
+};
+
+static int tee_result(void *ctx, const struct kist_hash_result *r)
+{
+	struct tee_check *t = ctx;
+	struct kist_tee_state *st = r->consumer_state;
+	struct keep_state *first = st->first, *second = st->second;
+	uint64_t want = 0;
+
+	for (size_t b = 0; b < t->c->len[r->index]; b++)
+		want = want * 31 + t->c->data[r->index][b];
+	assert_int_equal(first->sum, want);   /* both saw every byte */
+	assert_int_equal(second->sum, want);
+	free(first);
+	free(second);
+	kist_tee_state_free(st);
+	t->a->freed++;
+	t->b->freed++;
+	return ++t->delivered == t->stop_at;
+}
+
+static void test_tee_and_discard(void **state)
+{
+	struct corpus c;
+	struct kist_pipeline_options o;
+	struct kist_error err;
+	struct keep_counts a = { 0 }, b = { 0 };
+	struct kist_consumer ca = { keep_open, keep_update, keep_close, &a, keep_discard };
+	struct kist_consumer cb = { keep_open, keep_update, keep_close, &b, keep_discard };
+	struct kist_tee tee;
+	struct tee_check t = { .c = &c, .a = &a, .b = &b, .stop_at = (size_t)-1 };
+
+	(void)state;
+	corpus_make(&c, 200, 3000);
+	kist_pipeline_options_init(&o);
+	o.algs = KIST_ALG_BIT(KIST_ALG_SHA1);
+	o.jobs = 2;
+	o.block_size = 1024;
+	o.consumer = kist_tee_init(&tee, &ca, &cb);
+	assert_int_equal(kist_pipeline_run(&o, c.items, c.n, tee_result, &t, &err), KIST_OK);
+	assert_int_equal(t.delivered, c.n);
+	assert_int_equal(atomic_load(&a.opened), c.n);
+	assert_int_equal(atomic_load(&b.closed), c.n);
+	assert_int_equal(atomic_load(&a.discarded), 0);
+
+	/* stopped after 5 results: every other opened state is discarded, once */
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	t.delivered = 0;
+	t.stop_at = 5;
+	assert_int_equal(kist_pipeline_run(&o, c.items, c.n, tee_result, &t, &err), KIST_FAILED);
+	assert_int_equal(a.freed, 5);
+	assert_true(atomic_load(&a.opened) > 5);
+	assert_int_equal(atomic_load(&a.opened), a.freed + atomic_load(&a.discarded));
+	assert_int_equal(atomic_load(&b.opened), b.freed + atomic_load(&b.discarded));
+	assert_int_equal(atomic_load(&a.opened), atomic_load(&a.closed));
 	corpus_free(&c);
 }
 
@@ -353,6 +465,7 @@ int main(void)
 		cmocka_unit_test(test_shared_large_files),
 		cmocka_unit_test(test_single_file_shared),
 		cmocka_unit_test(test_consumer_sees_every_byte),
+		cmocka_unit_test(test_tee_and_discard),
 		cmocka_unit_test(test_stop_early),
 		cmocka_unit_test(test_failures),
 		cmocka_unit_test(test_hash_file),
