@@ -31,10 +31,10 @@ can_strace() {
 hrun() {
 	local want=$1
 	shift
-	if can_strace && [ -z "${KIST_VALGRIND:-}" ]; then
+	if can_strace; then
 		rm -f trace.*
 		run --separate-stderr env ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" \
-			strace -ff -qq -o trace -e trace=%file -e signal=none "${KIST_REAL:-$KIST}" "$@"
+			strace -ff -qq -o trace -e trace=%file -e signal=none "$KIST" "$@"
 		expect_status "$want"
 		# a refused attempt (-1 EXDEV, ELOOP, ENOENT) is fine; a success is not
 		# one file per thread (-ff): no call is split over two lines; a
@@ -83,7 +83,7 @@ expect_rss_below() {
 
 @test "bag update of a bag whose manifest leaves the bag: nothing outside read or written" {
 	python3 "$MAKE" manifest-traversal bag
-	run --separate-stderr "${KIST_REAL:-$KIST}" bag update bag
+	run --separate-stderr "$KIST" bag update bag
 	[ "$status" -eq 0 ] || [ "$status" -eq 1 ] || flunk "exit $status"
 	python3 "$MAKE" manifest-traversal bag2
 	hrun "$status" bag update bag2
@@ -160,10 +160,10 @@ expect_rss_below() {
 
 @test "data/ nested 3000 folders deep: no stack overflow, a clear answer" {
 	python3 "$MAKE" deep-folders bag
-	run --separate-stderr "${KIST_REAL:-$KIST}" bag validate bag
+	run --separate-stderr "$KIST" bag validate bag
 	[ "$status" -le 3 ] || flunk "exit $status (a crash?)"
 	hrun "$status" bag validate bag
-	run --separate-stderr "${KIST_REAL:-$KIST}" bag update bag
+	run --separate-stderr "$KIST" bag update bag
 	[ "$status" -le 3 ] || flunk "update: exit $status (a crash?)"
 }
 
@@ -197,7 +197,7 @@ expect_rss_below() {
 	hrun 1 premis validate bag
 	expect_rss_below 64 premis show bag
 	expect_rss_below 64 premis validate bag
-	run --separate-stderr "${KIST_REAL:-$KIST}" bag validate --record bag
+	run --separate-stderr "$KIST" bag validate --record bag
 	[ "$status" -le 3 ] || flunk "exit $status"
 	expect_rss_below 64 bag validate --record bag
 	! grep -q "lol9" bag/metadata/premis.xml || grep -q '<!ENTITY' bag/metadata/premis.xml || flunk "expanded"
@@ -208,7 +208,7 @@ expect_rss_below() {
 	hrun 1 premis show bag
 	hrun 1 premis validate bag
 	hrun 1 premis events bag
-	run --separate-stderr "${KIST_REAL:-$KIST}" bag validate --record bag
+	run --separate-stderr "$KIST" bag validate --record bag
 	hrun "$status" bag validate --record bag
 	! grep -q "must never be read" bag/metadata/premis.xml || flunk "the canary's text is in premis.xml"
 }
@@ -216,7 +216,7 @@ expect_rss_below() {
 @test "premis.xml nested 100,000 elements deep: refused, no stack overflow" {
 	python3 "$MAKE" premis-deep bag
 	hrun 1 premis show bag
-	run --separate-stderr "${KIST_REAL:-$KIST}" premis validate bag
+	run --separate-stderr "$KIST" premis validate bag
 	[ "$status" -eq 1 ] || [ "$status" -eq 3 ] || flunk "exit $status"
 	expect_rss_below 64 premis show bag
 }
