@@ -1,5 +1,5 @@
 /* A bag's tag files read by kist_bag_open and checked by kist_bag_validate
- * (completeness: nothing hashed). The input is several files joined by the
+ * (completeness: nothing hashed) and summarized as `kist bag info` does. The input is several files joined by the
  * line "#--\n"; in order: bagit.txt, bag-info.txt, manifest-sha256.txt,
  * manifest-md5.txt, tagmanifest-sha256.txt, fetch.txt. A part that is not
  * there leaves its file out. data/ holds two small payload files. */
@@ -61,6 +61,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		kist_error_clear(&err);
 		(void)kist_bag_validate(fuzz_path("bag"), &vo, &res, fs, &err);
+
+		struct kist_bag_summary sum;
+
+		kist_error_clear(&err);
+		(void)kist_bag_summarize(fuzz_path("bag"), &sum, fs, &err);
+		kist_bag_summary_free(&sum);   /* whatever it returned */
 	}
 	kist_findings_free(fs);
 	return 0;
