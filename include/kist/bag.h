@@ -207,6 +207,42 @@ struct kist_bag_update_result {
 int kist_bag_update(const char *path, const struct kist_bag_update_options *opt,
 		    struct kist_findings *findings, struct kist_error *err);
 
+/* fetch.c */
+/* Completes a holey bag: each fetch.txt entry not yet present is downloaded
+ * (http, https, file URLs; redirects to http and https only) into a
+ * temporary file beside its place, cut off past its declared length, hashed
+ * as it arrives, and renamed into place when the length and every payload
+ * manifest's checksum match. Files already present are verified (hashing
+ * pipeline) and skipped; one that differs is left alone (an error). Paths
+ * outside data/ or through a symlink are refused. Problems are findings
+ * (codes fetch.*); KIST_FAILED when the run could not go on (err set,
+ * "interrupted" after a cancel), with every temporary file removed. */
+struct kist_bag_fetch_options {
+	unsigned jobs;               /* parallel downloads (default 4) */
+	unsigned verify_jobs;        /* threads checking files present; 0 = CPUs */
+	unsigned retries;            /* further attempts after a transient error
+					(5xx, 408, 429, reset, timeout; never 404) */
+	unsigned retry_wait_ms;      /* first back-off; doubles each time */
+	unsigned stall_timeout;      /* seconds without a byte before giving up
+					(and retrying); 0 = 60 */
+	const char *cacert;          /* CA certificates (PEM) to trust for https
+					instead of the system's, or NULL */
+	volatile int *cancel;        /* set nonzero (e.g. from a signal) to stop */
+	struct kist_progress *progress;   /* files looked at, bytes verified or
+					     downloaded */
+};
+struct kist_bag_fetch_result {
+	size_t listed;               /* fetch.txt entries */
+	size_t present;              /* already here and valid */
+	size_t fetched;              /* downloaded now */
+	size_t remaining;            /* still to fetch: failed, refused or not tried */
+	uint64_t bytes;              /* downloaded */
+};
+void kist_bag_fetch_options_init(struct kist_bag_fetch_options *o);
+int kist_bag_fetch(const char *path, const struct kist_bag_fetch_options *opt,
+		   struct kist_bag_fetch_result *res, struct kist_findings *findings,
+		   struct kist_error *err);
+
 /* info.c */
 /* What `kist bag info` shows: the bag as read, and data/ as walked (sizes
  * only, nothing hashed). */

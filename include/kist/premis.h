@@ -29,6 +29,8 @@ enum kist_premis_event_type {
 	KIST_PREMIS_EV_MEM,        /* metadata modification */
 	KIST_PREMIS_EV_FOR,        /* format identification */
 	KIST_PREMIS_EV_VAL,        /* validation */
+	KIST_PREMIS_EV_CAP,        /* capture: "a repository actively obtains an
+				      object" (kist bag fetch) */
 	KIST_PREMIS_EV_COUNT
 };
 /* eventOutcome (LoC vocabulary). */

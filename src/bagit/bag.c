@@ -16,6 +16,8 @@
 #include <kist/finding.h>
 #include <kist/path.h>
 
+#include "transfer.h"
+
 #define TAGFILE_MAX (16u << 20)   /* bagit.txt, bag-info.txt, fetch.txt read whole up to this */
 
 int kist_bag_version_at_least(const struct kist_bag *bag, int major, int minor)
@@ -64,11 +66,35 @@ void kist_bag_free(struct kist_bag *bag)
 	free(bag);
 }
 
+/* Where the tag files come from: the bag's directory, or (for a serialized
+ * bag read as a stream) files already in memory (transfer.h). */
+static const struct kist_bag_memfile *mem_find(const char *name);
+/* Set by kist_bag_open_memory for the duration of one open on this thread:
+ * the readers below take a dirfd, and -1 sends them here. */
+static __thread const struct kist_bag_memfile *mem_files;
+static __thread size_t mem_nfiles;
+
 /* Reads a whole small file in the bag's top directory (never through a
  * symlink). Returns 0, ENOENT when absent, or another errno. */
 static int slurp(int dirfd, const char *name, char **data, size_t *len)
 {
-	int fd = kist_path_open_beneath(dirfd, name, O_RDONLY | O_NONBLOCK);
+	int fd;
+
+	if (dirfd < 0) {
+		const struct kist_bag_memfile *m = mem_find(name);
+
+		if (!m)
+			return ENOENT;
+		if (m->len > TAGFILE_MAX)
+			return EFBIG;
+		if (!(*data = malloc(m->len + 1)))
+			return ENOMEM;
+		memcpy(*data, m->data, m->len);
+		(*data)[m->len] = '\0';
+		*len = m->len;
+		return 0;
+	}
+	fd = kist_path_open_beneath(dirfd, name, O_RDONLY | O_NONBLOCK);
 	struct stat st;
 	char *buf;
 	size_t got = 0;
@@ -252,7 +278,24 @@ static int read_manifest(struct kist_bag *bag, const char *name, int alg, int is
 		return kist_error_set(err, KIST_FAILED, "out of memory");
 	bag->nmanifests++;
 
-	if (utf8) {
+	if (utf8 && bag->dirfd < 0) {
+		const struct kist_bag_memfile *mf = mem_find(name);
+
+		/* already in memory: read in place */
+		if (!mf || !(in = fmemopen((void *)mf->data, mf->len ? mf->len : 1, "r"))) {
+			kist_findings_add(fs, KIST_SEV_FAILURE, "manifest.unreadable", name, "%s",
+					  strerror(mf ? errno : ENOENT));
+			return KIST_OK;
+		}
+		if (!mf->len)
+			fgetc(in);
+		int c1 = getc(in), c2 = c1 == 0xef ? getc(in) : EOF, c3 = c2 == 0xbb ? getc(in) : EOF;
+		if (c1 == 0xef && c2 == 0xbb && c3 == 0xbf)
+			kist_findings_add(fs, KIST_SEV_WARNING, "taginfo.bom", name,
+					  "begins with a byte order mark");
+		else if (mf->len)
+			rewind(in);
+	} else if (utf8) {
 		/* streamed: a manifest of a million lines is never held whole */
 		fd = kist_path_open_beneath(bag->dirfd, name, O_RDONLY | O_NONBLOCK);
 		if (fd < 0 || !(in = fdopen(fd, "r"))) {
@@ -313,12 +356,32 @@ static int cmp_str(const void *a, const void *b)
 /* Every manifest-*.txt and tagmanifest-*.txt in the top directory, in name order. */
 static int read_manifests(struct kist_bag *bag, struct kist_findings *fs, struct kist_error *err)
 {
-	int fd = dup(bag->dirfd), rc = KIST_OK;
+	int fd, rc = KIST_OK;
 	DIR *d;
 	struct dirent *de;
 	char **names = NULL;
 	size_t n = 0;
 
+	if (bag->dirfd < 0) {
+		/* in memory: the same names, in the same order */
+		for (size_t i = 0; i < mem_nfiles; i++) {
+			const char *nm = mem_files[i].name;
+			char **grown;
+
+			if ((strncmp(nm, "manifest-", 9) != 0 && strncmp(nm, "tagmanifest-", 12) != 0) ||
+			    strlen(nm) < 5 || strcmp(nm + strlen(nm) - 4, ".txt") != 0)
+				continue;
+			if (!(grown = realloc(names, (n + 1) * sizeof(*names))) ||
+			    !(grown[n] = strdup(nm))) {
+				free(grown ? grown : names);
+				return kist_error_set(err, KIST_FAILED, "out of memory");
+			}
+			names = grown;
+			n++;
+		}
+		goto sorted;
+	}
+	fd = dup(bag->dirfd);
 	if (fd < 0 || !(d = fdopendir(fd))) {
 		if (fd >= 0)
 			close(fd);
@@ -340,6 +403,7 @@ static int read_manifests(struct kist_bag *bag, struct kist_findings *fs, struct
 		n++;
 	}
 	closedir(d);
+sorted:
 	if (n > 1)
 		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n; i++) {
@@ -447,8 +511,16 @@ malformed:
 	return KIST_OK;
 }
 
-int kist_bag_open(const char *path, struct kist_bag **out, struct kist_findings *findings,
-		  struct kist_error *err)
+static const struct kist_bag_memfile *mem_find(const char *name)
+{
+	for (size_t i = 0; i < mem_nfiles; i++)
+		if (strcmp(mem_files[i].name, name) == 0)
+			return &mem_files[i];
+	return NULL;
+}
+
+static int open_bag(const char *path, int in_memory, struct kist_bag **out,
+		    struct kist_findings *findings, struct kist_error *err)
 {
 	struct kist_bag *bag = calloc(1, sizeof(*bag));
 	int rc;
@@ -458,8 +530,8 @@ int kist_bag_open(const char *path, struct kist_bag **out, struct kist_findings 
 		free(bag);
 		return kist_error_set(err, KIST_FAILED, "out of memory");
 	}
-	bag->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (bag->dirfd < 0) {
+	bag->dirfd = in_memory ? -1 : open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (bag->dirfd < 0 && !in_memory) {
 		rc = kist_error_sys(err, errno, "%s", path);
 		goto fail;
 	}
@@ -474,5 +546,24 @@ int kist_bag_open(const char *path, struct kist_bag **out, struct kist_findings 
 	return KIST_OK;
 fail:
 	kist_bag_free(bag);
+	return rc;
+}
+
+int kist_bag_open(const char *path, struct kist_bag **out, struct kist_findings *findings,
+		  struct kist_error *err)
+{
+	return open_bag(path, 0, out, findings, err);
+}
+
+int kist_bag_open_memory(const char *name, const struct kist_bag_memfile *files, size_t n,
+			 struct kist_bag **out, struct kist_findings *findings, struct kist_error *err)
+{
+	int rc;
+
+	mem_files = files;
+	mem_nfiles = n;
+	rc = open_bag(name, 1, out, findings, err);
+	mem_files = NULL;
+	mem_nfiles = 0;
 	return rc;
 }

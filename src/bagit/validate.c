@@ -52,7 +52,10 @@
 #include <kist/pipeline.h>
 #include <kist/premis.h>
 #include <kist/progress.h>
+#include <kist/transfer.h>
 #include <kist/walk.h>
+
+#include "transfer.h"
 
 /* --- an arena for names: no allocation per file -------------------------------- */
 
@@ -174,6 +177,7 @@ struct dfile {
 
 struct val {
 	const struct kist_bag_validate_options *opt;
+	const struct kist_bag_view *view;   /* a serialized bag; NULL: a directory */
 	struct kist_bag *bag;
 	struct kist_findings *fs;
 	struct arena arena;
@@ -255,17 +259,12 @@ static int is_litter(const char *base)
 	       strcmp(base, "desktop.ini") == 0 || strncmp(base, "._", 2) == 0;
 }
 
-static int on_walk(void *ctx, const struct kist_walk_entry *e)
+/* One regular file of data/; path ("data/...") must outlive v. */
+static int add_file(struct val *v, const char *path, uint64_t size)
 {
-	struct val *v = ctx;
 	struct dfile *f;
 	const char *base;
-	char *path;
-	size_t rlen;
 
-	if (e->type != KIST_ENTRY_FILE)
-		return 0;
-	rlen = strlen(e->rel);
 	if (v->nfiles == v->capfiles) {
 		size_t cap = v->capfiles ? v->capfiles * 2 : 1024;
 		struct dfile *n = realloc(v->files, cap * sizeof(*n));
@@ -275,18 +274,14 @@ static int on_walk(void *ctx, const struct kist_walk_entry *e)
 		v->files = n;
 		v->capfiles = cap;
 	}
-	if (!(path = arena_alloc(&v->arena, 5 + rlen)))
-		return oom(v);
-	memcpy(path, "data/", 5);
-	memcpy(path + 5, e->rel, rlen + 1);
 	f = &v->files[v->nfiles++];
 	f->path = path;
 	if (!(f->key = nfc_key(&v->arena, path)))
 		return oom(v);
-	f->size = e->size;
+	f->size = size;
 	f->first = 0;
 	f->n = 0;
-	v->bytes += e->size;
+	v->bytes += size;
 
 	base = strrchr(path, '/') + 1;
 	if (is_litter(base))
@@ -295,6 +290,47 @@ static int on_walk(void *ctx, const struct kist_walk_entry *e)
 	if (strcmp(base, "bagit.txt") == 0)
 		kist_findings_add(v->fs, KIST_SEV_WARNING, "lint.nested-bag", path,
 				  "a bag inside the payload (bagit.txt below data/)");
+	return 0;
+}
+
+static int on_walk(void *ctx, const struct kist_walk_entry *e)
+{
+	struct val *v = ctx;
+	char *path;
+	size_t rlen;
+
+	if (e->type != KIST_ENTRY_FILE)
+		return 0;
+	rlen = strlen(e->rel);
+	if (!(path = arena_alloc(&v->arena, 5 + rlen)))
+		return oom(v);
+	memcpy(path, "data/", 5);
+	memcpy(path + 5, e->rel, rlen + 1);
+	return add_file(v, path, e->size);
+}
+
+/* data/ as a serialized bag's reader listed it. */
+static int list_view(struct val *v)
+{
+	const struct kist_bag_view *view = v->view;
+
+	if (!view->has_data_dir && !view->npayload && !view->nodd) {
+		kist_findings_add(v->fs, KIST_SEV_ERROR, "payload.no-data-dir", "data",
+				  "the bag has no payload directory data/");
+		return 1;
+	}
+	for (size_t i = 0; i < view->npayload; i++)
+		if (add_file(v, view->payload[i].path, view->payload[i].size) < 0)
+			return -1;
+	if (view->nodd) {
+		if (!(v->links = malloc(view->nodd * sizeof(*v->links))))
+			return oom(v);
+		for (size_t i = 0; i < view->nodd; i++) {
+			if (!(v->links[i] = strdup(view->odd[i])))
+				return oom(v);
+			v->nlinks++;
+		}
+	}
 	return 0;
 }
 
@@ -351,6 +387,12 @@ static int walk_payload(struct val *v, struct kist_error *err)
 	char *root;
 	int rc;
 
+	if (v->view) {
+		rc = list_view(v);
+		if (v->failed_oom)
+			return kist_error_set(err, KIST_FAILED, "out of memory");
+		return rc;
+	}
 	if (fstatat(v->bag->dirfd, "data", &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno == ENOENT || errno == ENOTDIR) {
 			kist_findings_add(v->fs, KIST_SEV_ERROR, "payload.no-data-dir", "data",
@@ -714,10 +756,11 @@ static int fold_cmp(const void *a, const void *b)
 static int same_file(const struct val *v, const char *rel, const char *path)
 {
 	struct stat a, b;
-	int fd = kist_path_open_beneath(v->bag->dirfd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY);
-	int same;
+	int fd, same;
 
-	if (fd < 0)
+	if (v->view)
+		return 0;   /* an archive's names are exact */
+	if ((fd = kist_path_open_beneath(v->bag->dirfd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY)) < 0)
 		return 0;
 	same = fstat(fd, &a) == 0 && fstatat(v->bag->dirfd, path, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
 	       a.st_dev == b.st_dev && a.st_ino == b.st_ino && S_ISREG(a.st_mode);
@@ -960,7 +1003,10 @@ static int hash_payload(struct val *v, struct kist_error *err)
 	po.progress = v->opt->progress;
 	if (po.progress)
 		kist_progress_set_total(po.progress, n, bytes);
-	rc = kist_pipeline_run(&po, items, n, on_payload, v, err);
+	if (v->view)
+		rc = v->view->hash(v->view->ctx, 0, po.algs, items, n, on_payload, v, err);
+	else
+		rc = kist_pipeline_run(&po, items, n, on_payload, v, err);
 	free(items);
 	return rc;
 }
@@ -1026,8 +1072,17 @@ static int on_tag(void *ctx, const struct kist_hash_result *r)
 static int tag_present(struct val *v, const char *path)
 {
 	struct stat st;
-	int fd = kist_path_open_beneath(v->bag->dirfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+	int fd = v->view ? -1 : kist_path_open_beneath(v->bag->dirfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
 
+	if (v->view) {
+		errno = v->view->tag_state(v->view->ctx, path);
+		if (errno == EINVAL) {
+			kist_findings_add(v->fs, KIST_SEV_ERROR, "tag.not-regular", path, "not a regular file");
+			return 0;
+		}
+		if (!errno)
+			return 1;
+	}
 	if (fd < 0) {
 		int e = errno;
 
@@ -1144,6 +1199,9 @@ static int hash_tags(struct val *v, struct kist_error *err)
 	po.dirfd = v->bag->dirfd;
 	po.beneath = 1;
 	po.nofollow = 1;
+	if (v->view)
+		return v->view->hash(v->view->ctx, 1, po.algs, v->tags->items, v->tags->nitems, on_tag,
+				     v->tags, err);
 	return kist_pipeline_run(&po, v->tags->items, v->tags->nitems, on_tag, v->tags, err);
 }
 
@@ -1187,6 +1245,78 @@ static size_t problems(const struct kist_findings *fs)
 	       kist_findings_count_severity(fs, KIST_SEV_FAILURE);
 }
 
+static void val_free(struct val *v)
+{
+	arena_free(&v->arena);
+	free(v->files);
+	free(v->refs);
+	free(v->fetch_keys);
+	free(v->item_file);
+	tagrun_free(v->tags);
+	for (size_t i = 0; i < v->nlinks; i++)
+		free(v->links[i]);
+	free(v->links);
+	free((char *)v->walk_prefix);
+}
+
+/* Everything after the bag was read: the same for a directory and a view. */
+static int check_bag(struct val *v, const char *path, struct kist_bag_validate_result *res,
+		     size_t errors0, size_t failures0, struct kist_error *err)
+{
+	struct kist_findings *findings = v->fs;
+	int rc;
+
+	v->v1 = kist_bag_version_at_least(v->bag, 1, 0);
+	res->version_major = v->bag->major;
+	res->version_minor = v->bag->minor;
+	check_manifests_present(v);
+	if (walk_payload(v, err) < 0)
+		return KIST_FAILED;
+	res->payload_files = v->nfiles;
+	res->payload_bytes = v->bytes;
+	sort(v->files, v->nfiles, sizeof(*v->files), dfile_cmp);
+	if (v->opt->level == KIST_BAG_CHECK_FAST) {
+		if (check_fetch(v, res, 0) < 0)
+			goto oom;
+		check_oxum(v, res);
+		goto verdict;
+	}
+	lint(v);
+	/* fetch.txt before the merge: a missing file it lists is pending, not
+	 * missing; and before the Oxum, which counts pending files too */
+	if (collect_refs(v) < 0 || check_fetch(v, res, 1) < 0)
+		goto oom;
+	check_oxum(v, res);
+	if (merge_payload(v) < 0)
+		goto oom;
+	if (check_tags(v, err) != KIST_OK)
+		return KIST_FAILED;
+	/* Complete: nothing wrong and nothing unreadable before any byte of
+	 * the payload is read (RFC 8493 section 3). */
+	res->complete = problems(findings) == errors0 + failures0;
+	if (v->opt->level == KIST_BAG_CHECK_FULL) {
+		if (hash_payload(v, err) != KIST_OK || hash_tags(v, err) != KIST_OK)
+			return KIST_FAILED;
+		res->valid = res->complete && problems(findings) == errors0 + failures0;
+	}
+verdict:
+	if (v->failed_oom)
+		goto oom;
+	rc = problems(findings) == errors0 + failures0 ? KIST_OK : KIST_INVALID;
+	if (rc == KIST_INVALID && kist_findings_count_severity(findings, KIST_SEV_ERROR) == errors0)
+		rc = kist_error_set(err, KIST_FAILED, "%s: some files could not be read", path);
+	return rc;
+oom:
+	return kist_error_set(err, KIST_FAILED, "out of memory");
+}
+
+static void result_init(struct kist_bag_validate_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->oxum_ok = -1;
+	res->version_major = res->version_minor = -1;
+}
+
 int kist_bag_validate(const char *path, const struct kist_bag_validate_options *opt,
 		      struct kist_bag_validate_result *res, struct kist_findings *findings,
 		      struct kist_error *err)
@@ -1198,15 +1328,16 @@ int kist_bag_validate(const char *path, const struct kist_bag_validate_options *
 	size_t failures0 = kist_findings_count_severity(findings, KIST_SEV_FAILURE);
 	int rc;
 
-	memset(res, 0, sizeof(*res));
-	res->oxum_ok = -1;
-	res->version_major = res->version_minor = -1;
+	result_init(res);
 	memset(&v, 0, sizeof(v));
 	v.opt = opt ? opt : &defaults;
 	v.fs = findings;
 
 	memset(&st, 0, sizeof(st));
 	st.st_mode = S_IFDIR;
+	/* a serialized bag (a regular file) is validated as a stream */
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && kist_pack_format_for_name(path) >= 0)
+		return kist_archive_validate(path, v.opt, NULL, NULL, NULL, res, findings, err);
 	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		int e = S_ISDIR(st.st_mode) ? errno : ENOTDIR;
 
@@ -1226,9 +1357,6 @@ int kist_bag_validate(const char *path, const struct kist_bag_validate_options *
 		kist_bag_free(v.bag);
 		return KIST_INVALID;
 	}
-	v.v1 = kist_bag_version_at_least(v.bag, 1, 0);
-	res->version_major = v.bag->major;
-	res->version_minor = v.bag->minor;
 	/* The walk names files "BAG/data/...", as kist_path_join makes it. */
 	{
 		char *root = kist_path_join(path, "data");
@@ -1241,64 +1369,31 @@ int kist_bag_validate(const char *path, const struct kist_bag_validate_options *
 		root[v.walk_prefix_len] = '\0';
 		v.walk_prefix = root;
 	}
-
-	check_manifests_present(&v);
-	if (walk_payload(&v, err) < 0) {
-		rc = KIST_FAILED;
-		goto out;
-	}
-	res->payload_files = v.nfiles;
-	res->payload_bytes = v.bytes;
-	sort(v.files, v.nfiles, sizeof(*v.files), dfile_cmp);
-	if (v.opt->level == KIST_BAG_CHECK_FAST) {
-		if (check_fetch(&v, res, 0) < 0)
-			goto oom;
-		check_oxum(&v, res);
-		goto verdict;
-	}
-	lint(&v);
-	/* fetch.txt before the merge: a missing file it lists is pending, not
-	 * missing; and before the Oxum, which counts pending files too */
-	if (collect_refs(&v) < 0 || check_fetch(&v, res, 1) < 0)
-		goto oom;
-	check_oxum(&v, res);
-	if (merge_payload(&v) < 0)
-		goto oom;
-	if (check_tags(&v, err) != KIST_OK) {
-		rc = KIST_FAILED;
-		goto out;
-	}
-	/* Complete: nothing wrong and nothing unreadable before any byte of
-	 * the payload is read (RFC 8493 section 3). */
-	res->complete = problems(findings) == errors0 + failures0;
-	if (v.opt->level == KIST_BAG_CHECK_FULL) {
-		if (hash_payload(&v, err) != KIST_OK || hash_tags(&v, err) != KIST_OK) {
-			rc = KIST_FAILED;
-			goto out;
-		}
-		res->valid = res->complete && problems(findings) == errors0 + failures0;
-	}
-verdict:
-	if (v.failed_oom)
-		goto oom;
-	rc = problems(findings) == errors0 + failures0 ? KIST_OK : KIST_INVALID;
-	if (rc == KIST_INVALID && kist_findings_count_severity(findings, KIST_SEV_ERROR) == errors0)
-		rc = kist_error_set(err, KIST_FAILED, "%s: some files could not be read", path);
-	goto out;
-oom:
-	rc = kist_error_set(err, KIST_FAILED, "out of memory");
-out:
-	arena_free(&v.arena);
-	free(v.files);
-	free(v.refs);
-	free(v.fetch_keys);
-	free(v.item_file);
-	tagrun_free(v.tags);
-	for (size_t i = 0; i < v.nlinks; i++)
-		free(v.links[i]);
-	free(v.links);
-	free((char *)v.walk_prefix);
+	rc = check_bag(&v, path, res, errors0, failures0, err);
+	val_free(&v);
 	kist_bag_free(v.bag);
+	return rc;
+}
+
+int kist_bag_validate_view(const struct kist_bag_view *view,
+			   const struct kist_bag_validate_options *opt,
+			   struct kist_bag_validate_result *res, struct kist_findings *findings,
+			   struct kist_error *err)
+{
+	static const struct kist_bag_validate_options defaults = { .level = KIST_BAG_CHECK_FULL };
+	size_t errors0 = kist_findings_count_severity(findings, KIST_SEV_ERROR);
+	size_t failures0 = kist_findings_count_severity(findings, KIST_SEV_FAILURE);
+	struct val v;
+	int rc;
+
+	result_init(res);
+	memset(&v, 0, sizeof(v));
+	v.opt = opt ? opt : &defaults;
+	v.fs = findings;
+	v.view = view;
+	v.bag = view->bag;
+	rc = check_bag(&v, view->bag->path, res, errors0, failures0, err);
+	val_free(&v);
 	return rc;
 }
 

@@ -9,14 +9,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <kist/transfer.h>
+#include <kist/profile.h>
+
 #include "cli.h"
+#include "profile.h"
 
 void usage_bag_create(FILE *out)
 {
 	fprintf(out,
 		"usage: kist bag create [-a ALG,...] [--info 'Label: value']... [--info-file F]\n"
 		"                       [--exclude PATTERN]... [--keep-empty-dirs]\n"
-		"                       [--follow-symlinks] [--link] [--force] [-j N] [-q]\n"
+		"                       [--follow-symlinks] [--link] [--force] [--pack OUT]\n"
+		"                       [--profile P [--fetch-profile]] [-j N] [-q]\n"
 		"                       SOURCE [DEST]\n"
 		"\n"
 		"Makes a BagIt 1.0 bag (RFC 8493) of the folder SOURCE.\n"
@@ -58,6 +63,15 @@ void usage_bag_create(FILE *out)
 		"      --scan-window N     bytes matched at each end of a file (default\n"
 		"                          65536, 512 to 67108864)\n"
 		"      --signatures FILE   a DROID signature file (default: kist's copy)\n"
+		"      --pack OUT          then write the bag into OUT (.tar, .tar.gz, .tgz,\n"
+		"                          .zip), as kist bag pack does\n"
+		"      --profile P         make the bag for the BagIt Profile P (a JSON file;\n"
+		"                          a URL with --fetch-profile): its required\n"
+		"                          algorithms, BagIt-Profile-Identifier written;\n"
+		"                          refused, with the list, when a required\n"
+		"                          bag-info element is missing or a value is not\n"
+		"                          allowed; the bag made is checked against it\n"
+		"      --fetch-profile     allow fetching P from a URL\n"
 		"      --format FORMAT     text (default) or json\n"
 		"  -j, --jobs N            worker threads (default: online CPUs)\n"
 		"  -q, --quiet             no summary line, no warnings\n"
@@ -220,9 +234,33 @@ static int read_oxum(const char *bag, unsigned long long *bytes, unsigned long l
 	return rc;
 }
 
+/* --pack: the new bag into one archive (kist bag pack), once it is made. */
+static int pack_after(const char *bag, const char *out, struct kist_findings *findings)
+{
+	struct kist_bag_pack_options po = { 0 };
+	struct kist_error err;
+	int rc;
+
+	kist_error_clear(&err);
+	rc = kist_bag_pack(bag, out, &po, findings, &err);
+	if (rc == KIST_OK) {
+		if (!cli.quiet && cli.format != FORMAT_JSON) {
+			cli_print_escaped(stdout, out);
+			fputs(": packed ", stdout);
+			cli_print_escaped(stdout, bag);
+			putchar('\n');
+		}
+		return EXIT_OK_;
+	}
+	if (err.message[0])
+		cli_message("error", "%s", err.message);
+	cli_message(NULL, "%s: the bag was made; the archive was not written", out);
+	return rc == KIST_INVALID ? EXIT_PROBLEM : EXIT_CANNOT;
+}
+
 enum { OPT_INFO = CLI_OPT_FIRST_COMMAND, OPT_INFO_FILE, OPT_EXCLUDE, OPT_KEEP_EMPTY, OPT_LINK,
        OPT_FORCE, OPT_NO_PREMIS, OPT_AGENT, OPT_NO_IDENTIFY, OPT_SCAN_WINDOW,
-       OPT_SIGNATURES };
+       OPT_SIGNATURES, OPT_PACK, OPT_PROFILE, OPT_FETCH_PROFILE };
 
 int cmd_bag_create(int argc, char **argv)
 {
@@ -240,6 +278,9 @@ int cmd_bag_create(int argc, char **argv)
 		{ "no-identify", no_argument, NULL, OPT_NO_IDENTIFY },
 		{ "scan-window", required_argument, NULL, OPT_SCAN_WINDOW },
 		{ "signatures", required_argument, NULL, OPT_SIGNATURES },
+		{ "pack", required_argument, NULL, OPT_PACK },
+		{ "profile", required_argument, NULL, OPT_PROFILE },
+		{ "fetch-profile", no_argument, NULL, OPT_FETCH_PROFILE },
 		CLI_GLOBAL_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -247,9 +288,11 @@ int cmd_bag_create(int argc, char **argv)
 	struct kist_bag_info info;
 	struct kist_findings *findings = NULL;
 	struct kist_error err;
-	const char **exclude = NULL, *source, *dest, *bag;
+	const char **exclude = NULL, *source, *dest, *bag, *pack = NULL, *profile_at = NULL;
+	struct kist_profile *profile = NULL;
+	kist_algset tag_algs = 0;
 	size_t nexclude = 0;
-	int opt, code = EXIT_USAGE, rc;
+	int opt, code = EXIT_USAGE, rc, fetch_profile = 0;
 
 	memset(&o, 0, sizeof(o));
 	kist_bag_info_init(&info);
@@ -289,6 +332,9 @@ int cmd_bag_create(int argc, char **argv)
 			}
 			break;
 		case OPT_SIGNATURES: o.signature_file = optarg; break;
+		case OPT_PACK: pack = optarg; break;
+		case OPT_PROFILE: profile_at = optarg; break;
+		case OPT_FETCH_PROFILE: fetch_profile = 1; break;
 		case 'h':
 			usage_bag_create(stdout);
 			code = EXIT_OK_;
@@ -318,6 +364,10 @@ int cmd_bag_create(int argc, char **argv)
 		cli_usage_error("--follow-symlinks needs a DEST: a bag made in place would hold the links");
 		goto out;
 	}
+	if (pack && kist_pack_format_for_name(pack) < 0) {
+		cli_usage_error("--pack %s: name the archive .tar, .tar.gz, .tgz or .zip", pack);
+		goto out;
+	}
 	if (!dest && o.link) {
 		cli_usage_error("--link needs a DEST");
 		goto out;
@@ -330,6 +380,12 @@ int cmd_bag_create(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (fetch_profile && !profile_at) {
+		cli_usage_error("--fetch-profile goes with --profile URL");
+		goto out;
+	}
+	if (profile_at && (code = cli_profile_load(profile_at, fetch_profile, &profile)) != EXIT_OK_)
+		goto out;
 
 	if (!(findings = kist_findings_new())) {
 		cli_message("error", "out of memory");
@@ -337,6 +393,15 @@ int cmd_bag_create(int argc, char **argv)
 		goto out;
 	}
 	cli_findings_attach(findings, cli.format != FORMAT_JSON);
+	if (profile && (code = cli_profile_prepare_create(profile, &o, &info, &tag_algs, source, findings)) != EXIT_OK_) {
+		if (cli.format == FORMAT_JSON) {
+			fputs("{\"bag\":null,\"findings\":", stdout);
+			cli_findings_json(stdout, findings);
+			puts("}");
+		}
+		code = cli_finish_output(code);
+		goto out;
+	}
 	o.info = &info;
 	o.jobs = cli.jobs;
 	o.exclude = exclude;
@@ -351,6 +416,8 @@ int cmd_bag_create(int argc, char **argv)
 		char algs[128] = "";
 
 		code = EXIT_OK_;
+		if (profile)
+			code = cli_profile_after_create(profile, bag, o.algs, tag_algs, findings);
 		for (int a = 0, n = 0; a < KIST_ALG_COUNT; a++)
 			if ((o.algs ? o.algs : KIST_ALG_BIT(KIST_ALG_SHA512)) & KIST_ALG_BIT(a))
 				snprintf(algs + strlen(algs), sizeof(algs) - strlen(algs), "%s%s",
@@ -374,6 +441,8 @@ int cmd_bag_create(int argc, char **argv)
 			printf(": bagged %llu file%s, %llu byte%s (%s)\n", files, files == 1 ? "" : "s", bytes,
 			       bytes == 1 ? "" : "s", algs);
 		}
+		if (pack && code == EXIT_OK_)
+			code = pack_after(bag, pack, findings);
 	} else {
 		if (rc == KIST_FAILED && err.message[0])
 			cli_message("error", "%s", err.message);
@@ -409,6 +478,7 @@ int cmd_bag_create(int argc, char **argv)
 out:
 	kist_findings_free(findings);
 	kist_bag_info_free(&info);
+	kist_profile_free(profile);
 	free(exclude);
 	return code;
 }

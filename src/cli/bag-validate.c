@@ -3,24 +3,31 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <kist/bag.h>
 #include <kist/premis.h>
 
 #include "cli.h"
+#include "profile.h"
 
 void usage_bag_validate(FILE *out)
 {
 	fprintf(out,
 		"usage: kist bag validate [--fast | --completeness-only] [--format text|json]\n"
-		"                         [-j N] [-q] BAG...\n"
+		"                         [--profile P] [--fetch-profile] [-j N] [-q] BAG...\n"
 		"\n"
 		"Validates BagIt bags (RFC 8493 and the drafts 0.93 to 0.97): a bag is\n"
 		"complete when bagit.txt is sound, every file a manifest or tag manifest\n"
 		"lists is there and every payload file is listed; it is valid when it is\n"
 		"complete and every checksum in every payload and tag manifest matches.\n"
 		"Each file is read once, whatever the number of manifests.\n"
+		"\n"
+		"A BAG that is a file (.tar, .tar.gz, .tgz, .zip) is a serialized bag: it is\n"
+		"validated in one streaming pass, never unpacked, with the same checks,\n"
+		"findings and exit codes; its one top-level directory should bear the\n"
+		"archive's name.\n"
 		"\n"
 		"      --completeness-only  check completeness; read no payload bytes\n"
 		"      --record             record the outcome in metadata/premis.xml as a\n"
@@ -29,6 +36,14 @@ void usage_bag_validate(FILE *out)
 		"      --agent NAME         the person recorded (default: login name)\n"
 		"      --fast               compare only Payload-Oxum (octets and file count\n"
 		"                           of data/) with the payload: 'oxum ok', never 'valid'\n"
+		"      --profile P          also check every rule of the BagIt Profile P (a\n"
+		"                           JSON file; a URL with --fetch-profile): findings\n"
+		"                           profile.*; a bag whose BagIt version or\n"
+		"                           serialization the profile does not accept is\n"
+		"                           rejected without further checks\n"
+		"      --fetch-profile      allow fetching P from a URL; without --profile,\n"
+		"                           check each bag against the profiles its\n"
+		"                           BagIt-Profile-Identifier names (fetched)\n"
 		"      --format FORMAT      text (default): findings on stderr and one line per\n"
 		"                           bag on stdout; json: one document on stdout\n"
 		"  -j, --jobs N             worker threads (default: online CPUs)\n"
@@ -43,7 +58,8 @@ void usage_bag_validate(FILE *out)
 		"error; 3 a bag could not be read. With several bags: 1 if any bag failed, else 3 if any could not be read.\n");
 }
 
-enum { OPT_FAST = CLI_OPT_FIRST_COMMAND, OPT_COMPLETENESS, OPT_RECORD, OPT_AGENT };
+enum { OPT_FAST = CLI_OPT_FIRST_COMMAND, OPT_COMPLETENESS, OPT_RECORD, OPT_AGENT, OPT_PROFILE,
+       OPT_FETCH_PROFILE };
 
 static int is_bag(const char *path)
 {
@@ -228,12 +244,16 @@ int cmd_bag_validate(int argc, char **argv)
 		{ "completeness-only", no_argument, NULL, OPT_COMPLETENESS },
 		{ "record", no_argument, NULL, OPT_RECORD },
 		{ "agent", required_argument, NULL, OPT_AGENT },
+		{ "profile", required_argument, NULL, OPT_PROFILE },
+		{ "fetch-profile", no_argument, NULL, OPT_FETCH_PROFILE },
 		CLI_GLOBAL_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct kist_bag_validate_options opt = { .level = KIST_BAG_CHECK_FULL };
 	int c, code = EXIT_OK_, fast = 0, completeness = 0, rec = 0;
-	const char *agent = NULL;
+	const char *agent = NULL, *profile = NULL;
+	struct cli_profiles *profiles = NULL;
+	int fetch_profile = 0;
 
 	while ((c = getopt_long(argc, argv, CLI_GLOBAL_SHORT, longopts, NULL)) != -1) {
 		int g;
@@ -243,6 +263,8 @@ int cmd_bag_validate(int argc, char **argv)
 		case OPT_COMPLETENESS: completeness = 1; continue;
 		case OPT_RECORD: rec = 1; continue;
 		case OPT_AGENT: agent = optarg; continue;
+		case OPT_PROFILE: profile = optarg; continue;
+		case OPT_FETCH_PROFILE: fetch_profile = 1; continue;
 		case 'h': usage_bag_validate(stdout); return EXIT_OK_;
 		}
 		g = cli_global_option(c, optarg);
@@ -268,9 +290,19 @@ int cmd_bag_validate(int argc, char **argv)
 		cli_usage_error("which bag? (kist bag validate BAG...)");
 		return EXIT_USAGE;
 	}
+	for (int i = optind; rec && i < argc; i++) {
+		struct stat st;
+
+		if (stat(argv[i], &st) == 0 && !S_ISDIR(st.st_mode)) {
+			cli_usage_error("%s: --record writes into a bag directory, not an archive", argv[i]);
+			return EXIT_USAGE;
+		}
+	}
 	opt.level = fast ? KIST_BAG_CHECK_FAST
 		    : completeness ? KIST_BAG_CHECK_COMPLETENESS : KIST_BAG_CHECK_FULL;
 	opt.jobs = cli.jobs;
+	if ((profile || fetch_profile) && !(profiles = cli_profiles_new(profile, fetch_profile, &code)))
+		return code;
 
 	if (cli.format == FORMAT_JSON)
 		fputs("{\"bags\":[", stdout);
@@ -292,7 +324,17 @@ int cmd_bag_validate(int argc, char **argv)
 		kist_error_clear(&err);
 		if (cli.format != FORMAT_JSON)
 			opt.progress = cli_progress_start(0, 0, 0);
-		rc = kist_bag_validate(argv[i], &opt, &res, fs, &err);
+		/* the profile's fatal rules first: a bag they reject is not
+		   validated further (BagIt Profiles, "Workflow") */
+		if (profiles && cli_profiles_begin(profiles, argv[i], fs)) {
+			memset(&res, 0, sizeof(res));
+			res.version_major = res.version_minor = res.oxum_ok = -1;
+			rc = KIST_INVALID;
+		} else {
+			rc = kist_bag_validate(argv[i], &opt, &res, fs, &err);
+		}
+		if (profiles)
+			cli_profiles_finish(profiles, fs);
 		cli_progress_stop(opt.progress);
 		opt.progress = NULL;
 		if (rc == KIST_FAILED && t.failures == 0 && t.errors == 0) {
@@ -323,5 +365,6 @@ int cmd_bag_validate(int argc, char **argv)
 	}
 	if (cli.format == FORMAT_JSON)
 		puts("\n]}");
+	cli_profiles_free(profiles);
 	return cli_finish_output(code);
 }

@@ -9,7 +9,10 @@ static const struct cli_command bag_commands[] = {
 	{ "create", "make a bag from a folder, in place or to a destination", cmd_bag_create, usage_bag_create },
 	{ "validate", "check that bags are complete and every checksum matches", cmd_bag_validate, usage_bag_validate },
 	{ "update", "rewrite manifests and tag files after the payload changed", cmd_bag_update, usage_bag_update },
+	{ "fetch", "complete a holey bag: download what fetch.txt lists, verified", cmd_bag_fetch, usage_bag_fetch },
 	{ "info", "version, algorithms, counts, Payload-Oxum and bag-info of a bag", cmd_bag_info, usage_bag_info },
+	{ "pack", "write a bag into one .tar, .tar.gz or .zip file", cmd_bag_pack, usage_bag_pack },
+	{ "unpack", "unpack a serialized bag safely, validating it as it streams", cmd_bag_unpack, usage_bag_unpack },
 };
 #define NBAG (sizeof(bag_commands) / sizeof(bag_commands[0]))
 

@@ -7,12 +7,14 @@
 #include <string.h>
 
 #include "cli.h"
+#include "profile.h"
 
 static const struct cli_command commands[] = {
 	{ "bag", "create, validate, update and inspect BagIt bags", cmd_bag, usage_bag },
 	{ "checksum", "compute or verify checksums, each file read once", cmd_checksum, usage_checksum },
 	{ "identify", "identify file formats (PRONOM PUID, MIME type)", cmd_identify, usage_identify },
 	{ "premis", "show, list and validate PREMIS 3 provenance", cmd_premis, usage_premis },
+	{ "profile", "check BagIt Profiles (bag validate/create --profile use them)", cmd_profile, usage_profile },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -32,6 +32,7 @@ static const struct term {
 	[KIST_PREMIS_EV_MEM] = { "metadata modification", "mem" },
 	[KIST_PREMIS_EV_FOR] = { "format identification", "for" },
 	[KIST_PREMIS_EV_VAL] = { "validation", "val" },
+	[KIST_PREMIS_EV_CAP] = { "capture", "cap" },
 }, outcomes[] = {
 	[KIST_PREMIS_SUCCESS] = { "success", "suc" },
 	[KIST_PREMIS_WARNING] = { "warning", "war" },
