@@ -159,3 +159,47 @@ compobj = bytearray(120)
 compobj[40:59] = b"\x10\x00\x00\x00Word.Document.8"
 put("identify", "doc", cfb("WordDocument", b"\xEC\xA5\xC1\x00", "\x01CompObj", bytes(compobj)))
 put("identify", "xls", cfb("Workbook", bytes([9, 8, 0x10, 0, 0, 6, 5, 0]) + bytes(56), "\x05SummaryInformation", b"x"))
+
+# profile: BagIt profiles (JSON)
+pdir = os.path.join(os.path.dirname(__file__), "..", "data", "profiles")
+for name in sorted(os.listdir(pdir)) if os.path.isdir(pdir) else []:
+    put("profile", name[:-5], open(os.path.join(pdir, name), "rb").read())
+put("profile", "deep", b"[" * 200 + b"]" * 200)
+put("profile", "types", b'{"BagIt-Profile-Info":{"BagIt-Profile-Identifier":1,"Source-Organization":[]},'
+    b'"Bag-Info":{"X":{"required":"yes","values":[1,2]}},"Manifests-Required":"md5",'
+    b'"Accept-BagIt-Version":["1.0"],"Serialization":"sometimes"}')
+
+
+# archive: first byte even = .tar, odd = .zip; a small bag in each
+def bag_files(top):
+    payload = b"hello\n"
+    man = ("%s  data/a.txt\n" % hashlib.sha256(payload).hexdigest()).encode()
+    info = b"Payload-Oxum: 6.1\n"
+    tagman = ("%s  bagit.txt\n%s  bag-info.txt\n%s  manifest-sha256.txt\n" % (
+        hashlib.sha256(bagit).hexdigest(), hashlib.sha256(info).hexdigest(),
+        hashlib.sha256(man).hexdigest())).encode()
+    return [(top + "/bagit.txt", bagit), (top + "/bag-info.txt", info), (top + "/manifest-sha256.txt", man),
+            (top + "/tagmanifest-sha256.txt", tagman), (top + "/data/a.txt", payload)]
+
+
+def tarbytes(entries, extra=None):
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
+        for n, body in entries:
+            ti = tarfile.TarInfo(n)
+            ti.size = len(body)
+            t.addfile(ti, io.BytesIO(body))
+        for ti in extra or []:
+            t.addfile(ti)
+    return buf.getvalue()
+
+
+import tarfile
+put("archive", "tar", b"\x00" + tarbytes(bag_files("bag")))
+put("archive", "zip", b"\x01" + zipbytes(bag_files("bag")))
+evil = tarfile.TarInfo("bag/data/link")
+evil.type, evil.linkname = tarfile.SYMTYPE, "../../../etc/passwd"
+put("archive", "tar-evil", b"\x00" + tarbytes(bag_files("bag") + [("bag/../escape.txt", b"x"), ("/abs.txt", b"y")],
+                                              [evil]))
+put("archive", "zip-evil", b"\x01" + zipbytes(bag_files("bag") + [("bag/../../escape.txt", "x")]))
