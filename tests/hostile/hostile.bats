@@ -99,6 +99,15 @@ expect_rss_below() {
 	hrun 1 bag validate --completeness-only bag
 }
 
+@test "kist bag fetch on a fetch.txt whose paths leave the bag: refused line by line, nothing fetched or written" {
+	python3 "$MAKE" fetch-traversal bag
+	# a closed port: a download attempt would fail, not hang
+	sed -i 's|http://example.invalid|http://127.0.0.1:9|' bag/fetch.txt
+	hrun 1 bag fetch bag
+	[ "$(grep -c 'fetch.unsafe-path' <<<"$stderr")" -eq 4 ] || flunk "want a fetch.unsafe-path per line"
+	[ ! -e outside/new.txt ] || flunk "written outside"
+}
+
 # --- symlinks ------------------------------------------------------------------------
 
 @test "a payload symlink to a file outside, listed with its digest: refused, not followed" {
@@ -229,4 +238,62 @@ expect_rss_below() {
 	hrun 3 identify --signatures sigs/xxe.xml --no-containers file.bin
 	hrun 3 identify --container-signatures sigs/container-xxe.xml file.bin
 	expect_rss_below 64 identify --signatures sigs/bomb.xml --no-containers file.bin
+}
+
+# --- archives (serialized bags) ---------------------------------------------------------------
+
+# nothing named escape.txt or through.txt anywhere but inside the archive
+expect_nothing_escaped() {
+	local found
+	found=$(find . \( -name escape.txt -o -name through.txt \) ! -path './cases/*' | head -3)
+	[ -z "$found" ] || flunk "written outside: $found"
+}
+
+@test "a tar whose entries leave the bag (../, absolute, through a symlink, a hard link out): unpack refuses, writes nothing outside" {
+	python3 "$MAKE" tar-traversal cases
+	mkdir dest
+	hrun 1 bag unpack cases/evil.tar dest
+	[[ "$stderr" == *escape.txt* ]] || flunk "the bad entry is not named"
+	[ -z "$(ls -A dest)" ] || flunk "left in DEST: $(ls -A dest)"
+	expect_nothing_escaped
+	hrun 1 bag validate cases/evil.tar
+	expect_nothing_escaped
+}
+
+@test "a zip whose entries leave the bag: unpack refuses, writes nothing outside" {
+	python3 "$MAKE" zip-traversal cases
+	mkdir dest
+	hrun 1 bag unpack cases/evil.zip dest
+	[[ "$stderr" == *escape.txt* ]] || flunk "the bad entry is not named"
+	[ -z "$(ls -A dest)" ] || flunk "left in DEST: $(ls -A dest)"
+	expect_nothing_escaped
+	hrun 1 bag validate cases/evil.zip
+}
+
+@test "a zip bomb (1 GiB of zeros in 1 MiB): unpack stops at the ratio limit, memory bounded" {
+	python3 "$MAKE" zip-bomb cases
+	mkdir dest
+	run --separate-stderr "$KIST" bag unpack cases/bomb.zip dest
+	expect_status 1
+	expect_code archive.bomb
+	[ -z "$(ls -A dest)" ] || flunk "left in DEST: $(ls -A dest)"
+	expect_rss_below 64 bag unpack cases/bomb.zip dest
+	expect_rss_below 64 bag validate cases/bomb.zip
+}
+
+# --- JSON (BagIt profiles) ----------------------------------------------------------------------
+
+@test "a profile nested 100,000 deep, or of 300 MB: refused with a finding, no stack overflow, memory bounded" {
+	python3 "$MAKE" profile-deep cases
+	hrun 1 profile check cases/deep.json
+	expect_code profile.malformed
+	[[ "$stderr" == *nested* ]] || flunk "the refusal does not say nested"
+	hrun 1 profile check cases/deep-object.json
+	run --separate-stderr "$KIST" profile check cases/huge.json
+	[ "$status" -eq 1 ] || [ "$status" -eq 3 ] || flunk "exit $status"
+	expect_rss_below 64 profile check cases/deep.json
+	expect_rss_below 64 profile check cases/huge.json
+	python3 "$MAKE" manifest-traversal bag
+	run --separate-stderr "$KIST" bag validate --profile cases/deep.json bag
+	[ "$status" -ge 1 ] && [ "$status" -le 3 ] || flunk "exit $status"
 }

@@ -141,5 +141,57 @@ elif case == "signature-xml":
           '<ContainerSignatureMapping schemaVersion="1.0" signatureVersion="1"><ContainerSignatures>'
           '<ContainerSignature Id="1" ContainerType="ZIP"><Description>&x;</Description></ContainerSignature>'
           '</ContainerSignatures></ContainerSignatureMapping>\n' % CANARY)
+elif case in ("tar-traversal", "zip-traversal", "zip-bomb"):
+    # a good small bag, then entries that try to leave DIR when unpacked
+    import io, tarfile, zipfile
+    payload = b"inside\n"
+    man = ("%s  data/a.txt\n" % sha(payload)).encode()
+    good = [("bag/bagit.txt", BAGIT), ("bag/bag-info.txt", b"Payload-Oxum: 7.1\n"),
+            ("bag/manifest-sha256.txt", man), ("bag/data/a.txt", payload)]
+    evil = ["bag/data/../../../outside/escape.txt", "../outside/escape.txt",
+            os.path.abspath("outside/escape.txt"), "bag/../../outside/escape.txt"]
+    os.makedirs(out, exist_ok=True)
+    if case == "tar-traversal":
+        with tarfile.open(os.path.join(out, "evil.tar"), "w", format=tarfile.GNU_FORMAT) as t:
+            for n, body in good + [(e, b"escaped\n") for e in evil]:
+                ti = tarfile.TarInfo(n)
+                ti.size = len(body)
+                t.addfile(ti, io.BytesIO(body))
+            # a symlink out, then a file written through it; a hard link to outside
+            ti = tarfile.TarInfo("bag/data/link")
+            ti.type, ti.linkname = tarfile.SYMTYPE, "../../../outside"
+            t.addfile(ti)
+            ti = tarfile.TarInfo("bag/data/link/through.txt")
+            ti.size = 8
+            t.addfile(ti, io.BytesIO(b"through\n"))
+            ti = tarfile.TarInfo("bag/data/hard")
+            ti.type, ti.linkname = tarfile.LNKTYPE, CANARY
+            t.addfile(ti)
+    elif case == "zip-traversal":
+        with zipfile.ZipFile(os.path.join(out, "evil.zip"), "w") as z:
+            for n, body in good + [(e, b"escaped\n") for e in evil]:
+                z.writestr(n, body)
+    else:
+        # 1 GiB of zeros deflated to about 1 MiB, listed in the manifest
+        zeros = hashlib.sha256()
+        chunk = bytes(1 << 20)
+        for i in range(1024):
+            zeros.update(chunk)
+        man2 = man + ("%s  data/zeros.bin\n" % zeros.hexdigest()).encode()
+        with zipfile.ZipFile(os.path.join(out, "bomb.zip"), "w", zipfile.ZIP_DEFLATED) as z:
+            for n, body in good:
+                z.writestr(n, man2 if n.endswith("manifest-sha256.txt") else
+                           b"Payload-Oxum: %d.2\n" % (7 + (1 << 30)) if n.endswith("bag-info.txt") else body)
+            with z.open("bag/data/zeros.bin", "w", force_zip64=True) as f:
+                for i in range(1024):
+                    f.write(chunk)
+elif case == "profile-deep":
+    os.makedirs(out, exist_ok=True)
+    write(os.path.join(out, "deep.json"), '{"BagIt-Profile-Info":' + "[" * 100000 + "]" * 100000 + "}")
+    write(os.path.join(out, "deep-object.json"), '{"a":' * 100000 + "1" + "}" * 100000)
+    with open(os.path.join(out, "huge.json"), "wb") as f:
+        f.write(b'{"BagIt-Profile-Info":{"Source-Organization":"')
+        f.write(b"x" * (300 << 20))
+        f.write(b'"}}')
 else:
     sys.exit("unknown case " + case)
