@@ -25,7 +25,7 @@ if [ -n "${KIST_VALGRIND:-}" ] && [ -z "${KIST_REAL:-}" ]; then
 	: "${KIST_VALGRIND_LOGS:=${TMPDIR:-/tmp}/kist-valgrind-logs}"
 	mkdir -p "$KIST_VALGRIND_LOGS" && chmod 1777 "$KIST_VALGRIND_LOGS"   # tests run kist as nobody too
 	KIST=$BATS_RUN_TMPDIR/kist-valgrind
-	printf '#!/bin/sh\nexec valgrind -q --log-file="%s/kist.%%p.log" --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite "%s" "$@"\n' \
+	printf '#!/bin/sh\nexec valgrind -q --max-threads=1100 --log-file="%s/kist.%%p.log" --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite "%s" "$@"\n' \
 		"$KIST_VALGRIND_LOGS" "$KIST_REAL" >"$KIST.new" && chmod 755 "$KIST.new" && mv "$KIST.new" "$KIST"
 	export KIST_REAL KIST KIST_VALGRIND_LOGS
 fi

@@ -73,6 +73,11 @@ def check_once(root, want, where):
         where, extra, sorted(set(got) - {p for r in want for p in (r, "data/" + r, STAGING + "/" + r)})[:5])
 
 
+def whole_bag(root):
+    return os.path.exists(os.path.join(root, "bagit.txt")) and not any(
+        f.startswith(".kist-bagging") for f in os.listdir(root))
+
+
 def run(args, env=None):
     r = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     return r.returncode, r.stderr.decode(errors="replace")
@@ -133,6 +138,11 @@ for r in range(rounds):
     shutil.copytree(template, "bag", symlinks=True)
     done = False
     for k in range(random.randint(1, 3)):
+        # killed after the journal was removed (exiting): the bag is whole,
+        # and the command rightly refuses to bag it again
+        if mode == "create" and k > 0 and whole_bag("bag"):
+            done = True
+            break
         env = dict(os.environ)
         slow = mode == "create" and random.random() < 0.3
         if slow:
@@ -154,6 +164,8 @@ for r in range(rounds):
             assert got == want, "%s kill %d: data/ changed: %r" % (where, k, sorted(set(got.items()) ^ set(want.items()))[:4])
         if done:
             break
+    if mode == "create" and whole_bag("bag"):
+        done = True
     # the same command again finishes the job
     if not done:
         rc, err = run(args)
