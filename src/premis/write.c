@@ -319,6 +319,11 @@ static int fdout_write(void *ctx, const char *buf, int len)
 	struct fdout *o = ctx;
 	int done = 0;
 
+	/* A failed write is kept in io_errno, which the callers check at the
+	 * end, and the rest is dropped: returning -1 would make libxml2 print
+	 * "I/O error" on stderr itself, without the reason. */
+	if (*o->io_errno)
+		return len;
 	while (done < len) {
 		ssize_t n = write(o->fd, buf + done, (size_t)(len - done));
 
@@ -326,7 +331,7 @@ static int fdout_write(void *ctx, const char *buf, int len)
 			if (errno == EINTR)
 				continue;
 			*o->io_errno = errno;
-			return -1;
+			return len;
 		}
 		done += (int)n;
 	}
