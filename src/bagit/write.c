@@ -251,7 +251,8 @@ int kist_bag_write_tag_manifests(int dirfd, kist_algset algs, struct kist_error 
 	po.dirfd = dirfd;
 	po.beneath = 1;
 	rc = kist_pipeline_run(&po, items, files.count, take_tag, &t, err);
-	if (rc == KIST_OK && t.fail[0])
+	/* take_tag stops the run at the first failure: name it, not the stop */
+	if (t.fail[0])
 		rc = kist_error_set(err, KIST_FAILED, "cannot hash tag file %s", t.fail);
 	for (int a = 0, k = 0; rc == KIST_OK && a < KIST_ALG_COUNT; a++)
 		if (algs & KIST_ALG_BIT(a))

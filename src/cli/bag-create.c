@@ -291,6 +291,7 @@ int cmd_bag_create(int argc, char **argv)
 	const char **exclude = NULL, *source, *dest, *bag, *pack = NULL, *profile_at = NULL;
 	struct kist_profile *profile = NULL;
 	kist_algset tag_algs = 0;
+	char *pack_alloc = NULL;
 	size_t nexclude = 0;
 	int opt, code = EXIT_USAGE, rc, fetch_profile = 0;
 
@@ -393,7 +394,8 @@ int cmd_bag_create(int argc, char **argv)
 		goto out;
 	}
 	cli_findings_attach(findings, cli.format != FORMAT_JSON);
-	if (profile && (code = cli_profile_prepare_create(profile, &o, &info, &tag_algs, source, findings)) != EXIT_OK_) {
+	if (profile && (code = cli_profile_prepare_create(profile, &o, &info, &tag_algs, source, dest, &pack,
+							  &pack_alloc, findings)) != EXIT_OK_) {
 		if (cli.format == FORMAT_JSON) {
 			fputs("{\"bag\":null,\"findings\":", stdout);
 			cli_findings_json(stdout, findings);
@@ -417,7 +419,7 @@ int cmd_bag_create(int argc, char **argv)
 
 		code = EXIT_OK_;
 		if (profile)
-			code = cli_profile_after_create(profile, bag, o.algs, tag_algs, findings);
+			code = cli_profile_after_create(profile, bag, o.algs, tag_algs, pack, findings);
 		for (int a = 0, n = 0; a < KIST_ALG_COUNT; a++)
 			if ((o.algs ? o.algs : KIST_ALG_BIT(KIST_ALG_SHA512)) & KIST_ALG_BIT(a))
 				snprintf(algs + strlen(algs), sizeof(algs) - strlen(algs), "%s%s",
@@ -479,6 +481,7 @@ out:
 	kist_findings_free(findings);
 	kist_bag_info_free(&info);
 	kist_profile_free(profile);
+	free(pack_alloc);
 	free(exclude);
 	return code;
 }

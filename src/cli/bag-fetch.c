@@ -46,8 +46,10 @@ void usage_bag_fetch(FILE *out)
 		"      --no-progress        no progress line\n"
 		"  -h, --help               this help\n"
 		"\n"
-		"Prints 'BAG: complete (N fetched, M already present)' or\n"
-		"'BAG: incomplete (K of L still to fetch)'.\n"
+		"Prints 'BAG: complete (N fetched, M already present)', or\n"
+		"'BAG: incomplete (K of L still to fetch)', or 'BAG: not complete (...)' when\n"
+		"every line read is here but the bag has other errors (a malformed fetch.txt\n"
+		"line, ...).\n"
 		"\n"
 		"Exit codes: 0 every file is here and verified; 1 a file could not be fetched\n"
 		"or did not match (wrong length or checksum, HTTP error, refused URL or path);\n"
@@ -307,8 +309,12 @@ int cmd_bag_fetch(int argc, char **argv)
 		cli_print_escaped(stdout, t.bag);
 		if (complete)
 			printf(": complete (%zu fetched, %zu already present)\n", res.fetched, res.present);
-		else
+		else if (res.remaining)
 			printf(": incomplete (%zu of %zu still to fetch)\n", res.remaining, res.listed);
+		else   /* every line read is here, but something else is wrong */
+			printf(": not complete (%zu fetched, %zu already present; %zu error%s, %zu "
+			       "failure%s)\n", res.fetched, res.present, t.errors, t.errors == 1 ? "" : "s",
+			       t.failures, t.failures == 1 ? "" : "s");
 	}
 	kist_findings_free(fs);
 	return cli_finish_output(code);

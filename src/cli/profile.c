@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <kist/profile.h>
+#include <kist/transfer.h>
 
 #include "cli.h"
 #include "profile.h"
@@ -33,6 +34,7 @@ void usage_profile(FILE *out)
 		"      --format FORMAT  text (default): findings on stderr, one line per\n"
 		"                       profile on stdout; json: one document on stdout\n"
 		"  -q, --quiet          no warnings; lines only for profiles that fail\n"
+		"  -v, --verbose        after each usable profile, its rules, one a line\n"
 		"  -h, --help           this help\n"
 		"\n"
 		"Use a profile with kist bag validate --profile P and kist bag create --profile P.\n"
@@ -62,6 +64,60 @@ static void print_json_profile(int first, const char *where, const char *verdict
 	fputs(",\"findings\":", stdout);
 	cli_findings_json(stdout, fs);
 	putchar('}');
+}
+
+static void print_list(const char *what, const struct kist_profile_list *l)
+{
+	if (!l->given)
+		return;
+	printf("  %s: ", what);
+	if (l->count == 0)
+		fputs("(none)", stdout);
+	for (size_t i = 0; i < l->count; i++) {
+		if (i)
+			fputs(", ", stdout);
+		cli_print_escaped(stdout, l->items[i]);
+	}
+	putchar('\n');
+}
+
+/* -v: what the profile asks of a bag, one rule a line. */
+static void print_rules(const struct kist_profile *p)
+{
+	static const char *const ser[] = { "optional", "required", "forbidden" };
+
+	fputs("  identifier: ", stdout);
+	cli_print_escaped(stdout, p->identifier);
+	fputs("\n  version: ", stdout);
+	cli_print_escaped(stdout, p->version);
+	printf(" (BagIt Profiles %s rules%s)\n", kist_profile_spec_version(p),
+	       p->spec_declared ? "" : ", no BagIt-Profile-Version");
+	for (size_t i = 0; i < p->ntags; i++) {
+		const struct kist_profile_tag *t = &p->tags[i];
+
+		fputs("  bag-info ", stdout);
+		cli_print_escaped(stdout, t->label);
+		printf(": %s%s", t->required ? "required" : "optional", t->repeatable ? "" : ", once");
+		for (size_t j = 0; j < t->values.count; j++) {
+			fputs(j ? " | " : ", one of: ", stdout);
+			cli_print_escaped(stdout, t->values.items[j]);
+		}
+		putchar('\n');
+	}
+	print_list("Manifests-Required", &p->manifests_required);
+	print_list("Manifests-Allowed", &p->manifests_allowed);
+	print_list("Tag-Manifests-Required", &p->tag_manifests_required);
+	print_list("Tag-Manifests-Allowed", &p->tag_manifests_allowed);
+	printf("  fetch.txt: %s\n", p->fetch_required ? "required" : p->allow_fetch ? "allowed" : "not allowed");
+	if (p->data_empty)
+		puts("  Data-Empty: true");
+	printf("  Serialization: %s\n", ser[p->serialization]);
+	print_list("Accept-Serialization", &p->accept_serialization);
+	print_list("Accept-BagIt-Version", &p->accept_bagit_version);
+	print_list("Tag-Files-Required", &p->tag_files_required);
+	print_list("Tag-Files-Allowed", &p->tag_files_allowed);
+	print_list("Payload-Files-Required", &p->payload_files_required);
+	print_list("Payload-Files-Allowed", &p->payload_files_allowed);
 }
 
 static int profile_check(int argc, char **argv)
@@ -139,6 +195,8 @@ static int profile_check(int argc, char **argv)
 		} else if (!(cli.quiet && one == EXIT_OK_)) {
 			cli_print_escaped(stdout, argv[i]);
 			printf(": %s\n", line);
+			if (cli.verbose && p)
+				print_rules(p);
 		}
 		if (one == EXIT_PROBLEM || (one == EXIT_CANNOT && code == EXIT_OK_))
 			code = one;
@@ -399,9 +457,67 @@ static void list_algs(kist_algset set, char *buf, size_t len)
 		}
 }
 
+/* The MIME type of what kist bag pack writes for a name; NULL if none. */
+static const char *pack_mime(const char *name)
+{
+	switch (kist_pack_format_for_name(name)) {
+	case KIST_PACK_TAR: return "application/x-tar";
+	case KIST_PACK_TAR_GZ: return "application/gzip";
+	case KIST_PACK_ZIP: return "application/zip";
+	}
+	return NULL;
+}
+
+/* --pack and the profile's Serialization: the archive named must be one the
+ * profile accepts; when the profile requires one and none is named, the bag
+ * is packed beside itself in the first accepted format kist writes. */
+static void plan_pack(const struct kist_profile *p, const char *bag, const char **pack, char **pack_alloc,
+		      struct kist_findings *fs)
+{
+	static const char *const exts[] = { ".zip", ".tar.gz", ".tar" };
+
+	if (*pack) {
+		if (p->serialization == KIST_PROFILE_SER_FORBIDDEN)
+			kist_findings_add(fs, KIST_SEV_ERROR, "profile.serialization-forbidden", NULL,
+					  "--pack %s: the profile forbids serialized bags (Serialization: forbidden)",
+					  *pack);
+		else if (!kist_profile_accepts_serialization(p, pack_mime(*pack)))
+			kist_findings_add(fs, KIST_SEV_ERROR, "profile.serialization-not-accepted", NULL,
+					  "--pack %s: the profile does not accept %s (Accept-Serialization)", *pack,
+					  pack_mime(*pack));
+		return;
+	}
+	if (p->serialization != KIST_PROFILE_SER_REQUIRED)
+		return;
+	for (size_t i = 0; i < p->accept_serialization.count; i++) {
+		const char *const *aliases = kist_profile_mime_aliases(p->accept_serialization.items[i]);
+
+		for (size_t e = 0; aliases && e < sizeof(exts) / sizeof(exts[0]); e++) {
+			size_t len = strlen(bag);
+
+			char probe[16];
+
+			snprintf(probe, sizeof(probe), "bag%s", exts[e]);
+			if (aliases != kist_profile_mime_aliases(pack_mime(probe)))
+				continue;
+			while (len > 1 && bag[len - 1] == '/')
+				len--;
+			if (asprintf(pack_alloc, "%.*s%s", (int)len, bag, exts[e]) < 0) {
+				*pack_alloc = NULL;
+				return;
+			}
+			*pack = *pack_alloc;
+			return;
+		}
+	}
+	kist_findings_add(fs, KIST_SEV_ERROR, "profile.serialization-not-accepted", NULL,
+			  "the profile requires a serialized bag in a format kist cannot write "
+			  "(Accept-Serialization; kist writes zip, tar and tar.gz)");
+}
+
 int cli_profile_prepare_create(const struct kist_profile *p, struct kist_bag_create_options *o,
 			       struct kist_bag_info *info, kist_algset *tag_algs, const char *source,
-			       struct kist_findings *fs)
+			       const char *dest, const char **pack, char **pack_alloc, struct kist_findings *fs)
 {
 	kist_algset wanted = o->algs ? o->algs : KIST_ALG_BIT(KIST_ALG_SHA512), algs;
 	size_t errors0 = kist_findings_count_severity(fs, KIST_SEV_ERROR), errors;
@@ -428,6 +544,7 @@ int cli_profile_prepare_create(const struct kist_profile *p, struct kist_bag_cre
 		kist_findings_add(fs, KIST_SEV_ERROR, "profile.fetch-required", NULL,
 				  "the profile requires fetch.txt (Fetch.txt-Required), which bag create does not write");
 	kist_profile_check_info(p, info, 1, fs);
+	plan_pack(p, dest ? dest : source, pack, pack_alloc, fs);
 	if ((errors = kist_findings_count_severity(fs, KIST_SEV_ERROR) - errors0) > 0) {
 		if (cli.format != FORMAT_JSON)
 			cli_message(NULL, "%s: refused: the bag would not satisfy the profile %s (%zu problem%s above); "
@@ -459,7 +576,7 @@ int cli_profile_prepare_create(const struct kist_profile *p, struct kist_bag_cre
 }
 
 int cli_profile_after_create(struct kist_profile *p, const char *bag, kist_algset algs, kist_algset tag_algs,
-			     struct kist_findings *fs)
+			     const char *pack, struct kist_findings *fs)
 {
 	size_t errors0 = kist_findings_count_severity(fs, KIST_SEV_ERROR);
 	struct kist_bag_view v;
@@ -480,18 +597,10 @@ int cli_profile_after_create(struct kist_profile *p, const char *bag, kist_algse
 		if (fd >= 0)
 			close(fd);
 	}
-	if (ser == KIST_PROFILE_SER_REQUIRED) {
-		char buf[256] = "";
-
-		for (size_t i = 0, n = 0; i < p->accept_serialization.count && n < sizeof(buf); i++)
-			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", i ? ", " : "",
-					      p->accept_serialization.items[i]);
-		if (!cli.quiet)
-			cli_message("warning", "%s: the profile requires a serialized bag (%s): pack it before sending",
-				    bag, buf);
-		/* a directory is what create makes: not a violation here */
+	/* required serialization: the archive's format was checked before it
+	   is written (plan_pack); here the bag in it is checked */
+	if (ser == KIST_PROFILE_SER_REQUIRED && pack)
 		p->serialization = KIST_PROFILE_SER_OPTIONAL;
-	}
 	kist_bag_view_init(&v);
 	if (kist_bag_view_read(bag, &v, fs, &err) == KIST_OK) {
 		kist_profile_check_fatal(p, &v, fs);

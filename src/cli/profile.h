@@ -31,16 +31,21 @@ void cli_profiles_finish(struct cli_profiles *ps, struct kist_findings *fs);
 
 /* bag create --profile, before: the profile's algorithms into o->algs and
  * *tag_algs, BagIt-Profile-Identifier added to info, no PREMIS when the
- * profile's tag files leave it out; refuses (the list on stderr, exit 1)
- * when the bag-info rules are not met or an algorithm is not allowed. */
+ * profile's tag files leave it out; *pack (--pack OUT) checked against the
+ * profile's serialization rules, or, when the profile requires one and
+ * none was named, set to BAG.zip (.tar.gz, .tar: the first accepted;
+ * *pack_alloc holds it, for the caller to free). Refuses (findings, exit 1)
+ * when the bag-info rules are not met, an algorithm or a serialization is
+ * not allowed. */
 struct kist_bag_create_options;
 struct kist_bag_info;
 int cli_profile_prepare_create(const struct kist_profile *p, struct kist_bag_create_options *o,
 			       struct kist_bag_info *info, unsigned *tag_algs, const char *source,
+			       const char *dest, const char **pack, char **pack_alloc,
 			       struct kist_findings *fs);
 /* After: tag manifests of the profile's algorithms, then every rule checked
  * on the bag made. Findings go to fs (bag create's). Returns an exit code. */
 int cli_profile_after_create(struct kist_profile *p, const char *bag, unsigned algs, unsigned tag_algs,
-			     struct kist_findings *fs);
+			     const char *pack, struct kist_findings *fs);
 
 #endif

@@ -12,6 +12,8 @@
 /* deepest element nesting accepted when reading */
 #define PREMIS_MAX_DEPTH 64
 
+#define PREMIS_LOC "http://id.loc.gov/vocabulary/preservation/"
+
 /* A random (version 4) UUID, 36 characters and a NUL. */
 int premis_uuid(char out[37]);
 /* Now as xs:dateTime with the local zone: 2026-11-27T05:30:00+01:00. */
@@ -37,6 +39,13 @@ void premis_reader_close(struct preader *pr);
  * 0 at the end, 1 with a node. Refuses a DTD and nesting deeper than
  * PREMIS_MAX_DEPTH. */
 int premis_reader_next(struct preader *pr, const char *name, struct kist_error *err);
+
+/* The LoC cryptographicHashFunctions label and code of an algorithm; -1 for
+ * one the vocabulary lacks. */
+int premis_hash_term(int alg, const char **label, const char **code);
+/* A premis:file object as the document writer would indent it at depth 1,
+ * ending in a newline; malloc'd, NULL when out of memory. */
+char *premis_file_object(const struct kist_premis_file *f, const char *uuid, size_t *len);
 
 /* An output buffer writing to fd; io_errno set on a write error. */
 xmlTextWriterPtr premis_fd_writer(int fd, int *io_errno);

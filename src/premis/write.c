@@ -18,7 +18,7 @@
 
 #include "premis-internal.h"
 
-#define LOC "http://id.loc.gov/vocabulary/preservation/"
+#define LOC PREMIS_LOC
 #define X(s) BAD_CAST (s)
 
 /* --- vocabularies ------------------------------------------------------------ */
@@ -47,6 +47,19 @@ static const struct term {
 };
 
 /* cryptographicHashFunctions: only algorithms the vocabulary has. */
+static const struct term *hash_term(int alg);
+
+int premis_hash_term(int alg, const char **label, const char **code)
+{
+	const struct term *t = hash_term(alg);
+
+	if (!t)
+		return -1;
+	*label = t->label;
+	*code = t->code;
+	return 0;
+}
+
 static const struct term *hash_term(int alg)
 {
 	static const struct term md5 = { "MD5", "md5" }, sha1 = { "SHA-1", "sha1" },
@@ -114,21 +127,46 @@ static int identifier(xmlTextWriterPtr w, const char *name, const char *type, co
 
 /* --- identifiers, time, agents --------------------------------------------------- */
 
+/* Random bytes come from a per-thread pool filled 512 bytes at a time: a
+ * bag of a million files needs a UUID each, and a getrandom call apiece
+ * showed in the profile. The pool is refilled after a fork, so a child
+ * never repeats its parent's identifiers. */
+static int random_bytes(unsigned char *out, size_t n)
+{
+	static __thread unsigned char pool[512];
+	static __thread size_t left;
+	static __thread pid_t owner;
+
+	if (owner != getpid())
+		left = 0;
+	if (left < n) {
+		size_t got = 0;
+
+		while (got < sizeof(pool)) {
+			ssize_t r = getrandom(pool + got, sizeof(pool) - got, 0);
+
+			if (r < 0) {
+				if (errno == EINTR)
+					continue;
+				return -1;
+			}
+			got += (size_t)r;
+		}
+		left = sizeof(pool);
+		owner = getpid();
+	}
+	memcpy(out, pool + sizeof(pool) - left, n);
+	memset(pool + sizeof(pool) - left, 0, n);
+	left -= n;
+	return 0;
+}
+
 int premis_uuid(char out[37])
 {
 	unsigned char b[16];
-	size_t got = 0;
 
-	while (got < sizeof(b)) {
-		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		got += (size_t)n;
-	}
+	if (random_bytes(b, sizeof(b)) < 0)
+		return -1;
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);   /* version 4 */
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
 	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
@@ -281,6 +319,11 @@ static int fdout_write(void *ctx, const char *buf, int len)
 	struct fdout *o = ctx;
 	int done = 0;
 
+	/* A failed write is kept in io_errno, which the callers check at the
+	 * end, and the rest is dropped: returning -1 would make libxml2 print
+	 * "I/O error" on stderr itself, without the reason. */
+	if (*o->io_errno)
+		return len;
 	while (done < len) {
 		ssize_t n = write(o->fd, buf + done, (size_t)(len - done));
 
@@ -288,7 +331,7 @@ static int fdout_write(void *ctx, const char *buf, int len)
 			if (errno == EINTR)
 				continue;
 			*o->io_errno = errno;
-			return -1;
+			return len;
 		}
 		done += (int)n;
 	}
@@ -364,68 +407,19 @@ struct kist_premis_writer *kist_premis_writer_new(int dirfd, const char *name, s
 
 int kist_premis_write_file(struct kist_premis_writer *pw, const struct kist_premis_file *f)
 {
-	xmlTextWriterPtr w = pw->w;
-	char uuid[37], hex[KIST_DIGEST_HEX_MAX], size[32];
+	char uuid[37], *text;
+	size_t len;
+	int rc;
 
-	if (pw->state != ST_OBJECTS || premis_uuid(uuid) < 0)
+	if (pw->state != ST_OBJECTS || premis_uuid(uuid) < 0 || !(text = premis_file_object(f, uuid, &len)))
 		return -1;
-	if (start(w, "object") < 0 ||
-	    xmlTextWriterWriteAttributeNS(w, X("xsi"), X("type"), NULL, X("premis:file")) < 0 ||
-	    identifier(w, "object", "local", f->path) < 0 || identifier(w, "object", "UUID", uuid) < 0 ||
-	    start(w, "objectCharacteristics") < 0 || el(w, "compositionLevel", "0") < 0)
-		return -1;
-	for (int a = 0; a < KIST_ALG_COUNT; a++) {
-		const struct term *t;
-		struct term plain;
-
-		if (!(f->algs & KIST_ALG_BIT(a)) || !f->digest[a])
-			continue;
-		kist_hex(f->digest[a], kist_alg_size(a), hex);
-		if (start(w, "fixity") < 0)
-			return -1;
-		if ((t = hash_term(a))) {
-			if (term_element(w, "messageDigestAlgorithm", "cryptographicHashFunctions", t) < 0)
-				return -1;
-		} else {
-			/* not in the LoC vocabulary: the name alone */
-			plain.label = kist_alg_tag_name(a);
-			if (el(w, "messageDigestAlgorithm", plain.label) < 0)
-				return -1;
-		}
-		if (el(w, "messageDigest", hex) < 0 || el(w, "messageDigestOriginator", "kist") < 0 ||
-		    end(w) < 0)
-			return -1;
-	}
-	snprintf(size, sizeof(size), "%llu", (unsigned long long)f->size);
-	if (el(w, "size", size) < 0 || start(w, "format") < 0)
-		return -1;
-	if (f->format_name || f->mime) {
-		if (start(w, "formatDesignation") < 0 ||
-		    el(w, "formatName", f->format_name ? f->format_name : f->mime) < 0 ||
-		    (f->format_version && el(w, "formatVersion", f->format_version) < 0) || end(w) < 0)
-			return -1;
-		if (f->puid && (start(w, "formatRegistry") < 0 || el(w, "formatRegistryName", "PRONOM") < 0 ||
-				el(w, "formatRegistryKey", f->puid) < 0 || end(w) < 0))
-			return -1;
-		if (f->mime && f->format_name) {
-			char note[300];
-
-			snprintf(note, sizeof(note), "MIME type: %s", f->mime);
-			if (el(w, "formatNote", note) < 0)
-				return -1;
-		}
-		if (f->format_basis && el(w, "formatNote", f->format_basis) < 0)
-			return -1;
-	} else {
-		if (start(w, "formatDesignation") < 0 || el(w, "formatName", "unknown") < 0 || end(w) < 0 ||
-		    el(w, "formatNote", "format not identified") < 0)
-			return -1;
-	}
-	if (end(w) < 0 || end(w) < 0)   /* format, objectCharacteristics */
-		return -1;
-	if (f->original_name && el(w, "originalName", f->original_name) < 0)
-		return -1;
-	return end(w);
+	/* the writer indents an element only after an element ended: after raw
+	 * text it must be told that a line starts again */
+	rc = xmlTextWriterWriteRawLen(pw->w, X(text), (int)len) < 0 || xmlTextWriterSetIndent(pw->w, 1) < 0
+		     ? -1
+		     : 0;
+	free(text);
+	return rc;
 }
 
 int kist_premis_write_event(struct kist_premis_writer *pw, const struct kist_premis_event *e)

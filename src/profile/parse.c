@@ -491,7 +491,10 @@ static json_object *parse_json(struct ctx *c, const char *text, size_t len)
 			PROBLEM(c, "profile.malformed", "not JSON: %s at line %lu, column %lu",
 				json_tokener_error_desc(e), line, col);
 	} else {
-		end += strspn(text + end, " \t\r\n");
+		/* text need not end in a NUL: stay within len */
+		while (end < len && (text[end] == ' ' || text[end] == '\t' || text[end] == '\r' ||
+				     text[end] == '\n'))
+			end++;
 		if (end < len) {
 			where(text, end, &line, &col);
 			PROBLEM(c, "profile.malformed", "not JSON: more text after the profile, at line %lu, column %lu",

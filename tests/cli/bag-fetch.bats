@@ -470,3 +470,13 @@ assert "fetch.not-in-manifest" in codes, codes
 	krun 0 bag fetch --cacert cert.pem bag
 	cmp bag/data/a.txt srv/a.txt
 }
+
+@test "fetch: a malformed fetch.txt line: the others are fetched, the bag is not complete" {
+	both_from ok
+	printf 'garbage\n' >>bag/fetch.txt
+	krun 1 bag fetch bag
+	expect_output "bag: not complete (2 fetched, 0 already present; 1 error, 0 failures)"
+	[[ $stderr == *"bag/fetch.txt: line 3: expected 'URL LENGTH PATH' (fetch.malformed)"* ]] ||
+		flunk "the malformed line is not named"
+	cmp bag/data/sub/big.bin srv/sub/big.bin
+}

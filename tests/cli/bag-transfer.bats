@@ -76,10 +76,10 @@ bag_entries() {
 		"dir:bag/data" "file:bag/data/a.txt:A"$'\n'
 }
 
-# nothing_evil: no file named evil* appeared since the stamp, in the test's
+# nothing_evil: no file named kxevil* appeared since the stamp, in the test's
 # folder or anywhere under the temporary directories above it.
 nothing_evil() {
-	run bash -c 'find "${TMPDIR:-/tmp}" /tmp "$0" -name "evil*" -newer "$0/stamp" 2>/dev/null; true' "$BATS_TEST_TMPDIR"
+	run bash -c 'find "${TMPDIR:-/tmp}" /tmp "$0" -name "kxevil*" -newer "$0/stamp" 2>/dev/null; true' "$BATS_TEST_TMPDIR"
 	[ -z "$output" ] || flunk "written outside: $output"
 }
 
@@ -379,14 +379,14 @@ open("bad.zip","wb").write(b)'
 	local specs
 	touch stamp
 	mapfile -d '' -t specs < <(bag_entries)
-	craft_tar slip.tar "${specs[@]}" "file:bag/../../evil-slip.txt:pwned" "file:/tmp/evil-abs-$$.txt:pwned"
+	craft_tar slip.tar "${specs[@]}" "file:bag/../../kxevil-slip.txt:pwned" "file:/tmp/kxevil-abs-$$.txt:pwned"
 	krun 1 bag validate slip.tar
 	expect_code archive.unsafe-path
 	mkdir -p deep/d
 	krun 1 bag unpack slip.tar deep/d/out
 	expect_code archive.unsafe-path
-	[ ! -e deep/d/out ] && [ ! -e deep/evil-slip.txt ] && [ ! -e evil-slip.txt ]
-	[ ! -e "/tmp/evil-abs-$$.txt" ]
+	[ ! -e deep/d/out ] && [ ! -e deep/kxevil-slip.txt ] && [ ! -e kxevil-slip.txt ]
+	[ ! -e "/tmp/kxevil-abs-$$.txt" ]
 	nothing_evil
 }
 
@@ -400,15 +400,15 @@ z = zipfile.ZipFile("slip.zip", "w")
 z.writestr("bag/bagit.txt", "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n")
 z.writestr("bag/manifest-sha256.txt", sys.argv[1] + "  data/a.txt\n")
 z.writestr("bag/data/a.txt", "A\n")
-z.writestr("bag/../../evil-zip.txt", "pwned")
-z.writestr("/tmp/evil-zipabs.txt", "pwned")
+z.writestr("bag/../../kxevil-zip.txt", "pwned")
+z.writestr("/tmp/kxevil-zipabs.txt", "pwned")
 z.close()
 EOF
 	krun 1 bag validate slip.zip
 	expect_code archive.unsafe-path
 	mkdir d
 	krun 1 bag unpack slip.zip d/out
-	[ ! -e d/out ] && [ ! -e evil-zip.txt ] && [ ! -e /tmp/evil-zipabs.txt ]
+	[ ! -e d/out ] && [ ! -e kxevil-zip.txt ] && [ ! -e /tmp/kxevil-zipabs.txt ]
 	nothing_evil
 }
 
@@ -418,7 +418,7 @@ EOF
 	mapfile -d '' -t specs < <(bag_entries)
 	mkdir target
 	craft_tar links.tar "${specs[@]}" "sym:bag/data/up:../../../target" "sym:bag/data/chain:up" \
-		"file:bag/data/up/evil-through.txt:pwned" "file:bag/data/chain/evil-chain.txt:pwned" \
+		"file:bag/data/up/kxevil-through.txt:pwned" "file:bag/data/chain/kxevil-chain.txt:pwned" \
 		"sym:bag/abs:/etc"
 	krun 1 bag validate links.tar
 	expect_code archive.link-outside

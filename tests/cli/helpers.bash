@@ -16,6 +16,26 @@ fi
 case $KIST in /*) ;; *) KIST=$PWD/$KIST ;; esac
 export KIST KIST_SRCDIR
 
+# KIST_VALGRIND=1: every kist run goes through valgrind memcheck; a memory
+# error or a definite leak exits 99, which no test expects. The process is
+# valgrind itself (exec: a kill reaches it); its report goes to
+# $KIST_VALGRIND_LOGS/kist.PID.log (.ci/run shows those with errors).
+if [ -n "${KIST_VALGRIND:-}" ] && [ -z "${KIST_REAL:-}" ]; then
+	KIST_REAL=$KIST
+	: "${KIST_VALGRIND_LOGS:=${TMPDIR:-/tmp}/kist-valgrind-logs}"
+	mkdir -p "$KIST_VALGRIND_LOGS" && chmod 1777 "$KIST_VALGRIND_LOGS"   # tests run kist as nobody too
+	KIST=$BATS_RUN_TMPDIR/kist-valgrind
+	printf '#!/bin/sh\nexec valgrind -q --max-threads=1100 --log-file="%s/kist.%%p.log" --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite "%s" "$@"\n' \
+		"$KIST_VALGRIND_LOGS" "$KIST_REAL" >"$KIST.new" && chmod 755 "$KIST.new" && mv "$KIST.new" "$KIST"
+	export KIST_REAL KIST KIST_VALGRIND_LOGS
+fi
+
+# skip_under_valgrind REASON: for tests of timing or memory figures that
+# valgrind's slowdown and its own allocator make meaningless.
+skip_under_valgrind() {
+	[ -z "${KIST_VALGRIND:-}" ] || skip "under valgrind: $1"
+}
+
 # Deterministic messages and byte-order sorting; no progress forcing from the
 # caller's environment.
 export LC_ALL=C.UTF-8

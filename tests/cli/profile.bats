@@ -262,12 +262,16 @@ expect_no_finding_code() {
 	tar cf bag.tar bag
 	tar czf bag.tgz bag
 	(cd "$BATS_TEST_TMPDIR" && python3 -c 'import shutil; shutil.make_archive("bag", "zip", ".", "bag")')
-	# the Foo example accepts zip and tar
-	run --separate-stderr "$KIST" bag validate --profile "$FOO" bag.tar
-	expect_no_finding_code profile.serialization-not-accepted
+	# the Foo example accepts zip and tar: the 0.97 bag meets it, serialized
+	krun 0 bag validate --profile "$FOO" bag.tar bag.zip
+	expect_line "bag.tar: valid"
+	expect_line "bag.zip: valid"
 	expect_no_finding_code profile.serialization-required
-	expect_no_finding_code profile.info-missing
-	run --separate-stderr "$KIST" bag validate --profile "$FOO" bag.zip
+	# and the archive's payload is checked too: a changed byte
+	cp -r bag badbag
+	printf 'disk imagE\n' >badbag/data/disk.img
+	tar cf bad.tar badbag
+	krun 1 bag validate --profile "$FOO" bad.tar
 	expect_no_finding_code profile.serialization-not-accepted
 	# ... but not tar.gz: rejected before anything else
 	run --separate-stderr "$KIST" bag validate --profile "$FOO" bag.tgz
@@ -410,10 +414,7 @@ expect_no_finding_code() {
 	expect_finding_code profile.payload-missing
 	[[ "$stderr" == *"the bag was made, but does not satisfy the profile"* ]] || flunk
 	[ -f bag/bagit.txt ] || flunk
-	# Serialization required: made, with a reminder to pack it
-	mkprofile s.json '"Serialization":"required","Accept-Serialization":["application/zip"]'
-	krun 0 bag create --profile s.json src bag2
-	[[ "$stderr" == *"requires a serialized bag (application/zip)"* ]] || flunk
+	# Serialization required: packed (tests below)
 }
 
 @test "bag create --profile: a malformed profile refuses before anything is touched" {
@@ -478,4 +479,52 @@ expect_no_finding_code() {
 	json_ok
 	[ "$(json_get 'd["bag"]')" = bag ]
 	[ "$(json_get '[f["code"] for f in d["findings"]]')" = "['profile.payload-missing']" ]
+}
+
+@test "bag create --profile with Serialization required packs the bag in an accepted format" {
+	mkdir src
+	printf 'a\n' >src/a.txt
+	mkprofile s.json '"Serialization":"required","Accept-Serialization":["application/x-7z-compressed","application/tar","application/zip"]'
+	krun 0 bag create --profile s.json src bag
+	expect_line "bag.tar: packed bag"
+	krun 0 bag validate --profile s.json bag.tar
+	expect_output "bag.tar: valid"
+	# the directory itself is not what the profile accepts
+	krun 1 bag validate --profile s.json bag
+	expect_vfinding error bag profile.serialization-required
+	# --pack names the archive: one the profile accepts
+	krun 0 bag create -q --profile s.json --pack out.zip src bag2
+	krun 0 bag validate --profile s.json out.zip
+	krun 1 bag create --profile s.json --pack out.tgz src bag3
+	expect_finding_code profile.serialization-not-accepted
+	[ ! -e bag3 ] && [ ! -e out.tgz ] || flunk "made anyway"
+	# a profile accepting only what kist cannot write
+	mkprofile s7.json '"Serialization":"required","Accept-Serialization":["application/x-7z-compressed"]'
+	krun 1 bag create --profile s7.json src bag4
+	[[ "$stderr" == *"a format kist cannot write"* ]] || flunk
+	[ ! -e bag4 ] || flunk
+	# Serialization forbidden: --pack refused
+	mkprofile nos.json '"Serialization":"forbidden"'
+	krun 1 bag create --profile nos.json --pack out2.zip src bag5
+	expect_finding_code profile.serialization-forbidden
+	[ ! -e bag5 ] || flunk
+}
+
+@test "profile check -v lists the rules the profile sets" {
+	krun 0 profile check -v "$BAR"
+	expect_line "  identifier: http://canadiana.org/standards/bagit/tdr_ingest.json"
+	expect_line "  bag-info Contact-Name: required, one of: Mark Jordan | Nick Ruest"
+	expect_line "  bag-info Contact-Phone: optional"
+	expect_line "  Tag-Files-Allowed: DPN/*"
+	expect_line "  fetch.txt: not allowed"
+	expect_line "  Accept-BagIt-Version: 0.96"
+	mkprofile p.json '"Bag-Info":{"Keyword":{"repeatable":false}},"Data-Empty":true,"Fetch.txt-Required":true,"Manifests-Required":[]'
+	krun 0 profile check -v p.json
+	expect_line "  bag-info Keyword: optional, once"
+	expect_line "  Data-Empty: true"
+	expect_line "  fetch.txt: required"
+	expect_line "  Manifests-Required: (none)"
+	# without -v, the verdict alone
+	krun 0 profile check p.json
+	expect_output "p.json: ok (BagIt Profiles 1.4.0 rules)"
 }

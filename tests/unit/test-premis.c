@@ -210,6 +210,45 @@ static void test_write_valid(void **state)
 	kist_findings_free(fs);
 }
 
+/* Names with markup characters, CR and a control character XML cannot
+ * carry: the document stays well formed and valid, and reads back with
+ * every character but the control one as it was. */
+static void test_awkward_names(void **state)
+{
+	struct kist_error err;
+	struct kist_premis_writer *w;
+	unsigned char sha256[KIST_DIGEST_MAX];
+	struct kist_premis_file f = { .path = "data/a & <b> \"c\"\r.txt", .original_name = "x\001y",
+				      .size = 3, .algs = KIST_ALG_BIT(KIST_ALG_SHA256),
+				      .format_name = "Name <&>", .puid = "fmt/1", .mime = "a/b&c" };
+	xmlDocPtr doc;
+	xmlChar *content;
+	char *xml;
+
+	(void)state;
+	digest_of(KIST_ALG_SHA256, "abc", sha256);
+	f.digest[KIST_ALG_SHA256] = sha256;
+	assert_non_null(w = kist_premis_writer_new(dirfd_, "awkward.xml", &err));
+	assert_int_equal(kist_premis_write_file(w, &f), 0);
+	assert_int_equal(kist_premis_writer_finish(w, &err), KIST_OK);
+	assert_true(schema_valid("awkward.xml"));
+	xml = slurp("awkward.xml");
+	assert_non_null(strstr(xml, "<premis:objectIdentifierValue>data/a &amp; &lt;b&gt; \"c\"&#13;.txt<"));
+	assert_non_null(strstr(xml, "<premis:originalName>x\xEF\xBF\xBDy</premis:originalName>"));
+	assert_non_null(strstr(xml, "<premis:formatNote>MIME type: a/b&amp;c</premis:formatNote>"));
+	/* indentation goes on after the raw object: the representation's
+	 * closing tag and the file object's each start a line */
+	assert_non_null(strstr(xml, "\n  </premis:object>\n  <premis:object xsi:type=\"premis:file\">\n"));
+	free(xml);
+	xml = kist_path_join(dir, "awkward.xml");
+	assert_non_null(doc = xmlReadFile(xml, NULL, XML_PARSE_NONET));
+	free(xml);
+	content = xmlNodeGetContent(xmlDocGetRootElement(doc));
+	assert_non_null(strstr((const char *)content, "data/a & <b> \"c\"\r.txt"));
+	xmlFree(content);
+	xmlFreeDoc(doc);
+}
+
 static int is_uuid4(const char *s)
 {
 	if (strlen(s) != 36)
@@ -558,6 +597,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_write_valid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_awkward_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_summary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_several, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_foreign, setup, teardown),
