@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -1269,6 +1270,78 @@ static int lock_volume(struct audit *a, int *lockfd)
 	return 0;
 }
 
+/* Lease owners seen on a volume, to look for dead ones. */
+struct owners {
+	char **v;
+	size_t n, cap;
+};
+
+static int collect_owner(void *ctx, int nc, char **vals)
+{
+	struct owners *o = ctx;
+
+	if (nc < 1 || !vals[0])
+		return 0;
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 16;
+		char **v = realloc(o->v, cap * sizeof(*v));
+
+		if (!v)
+			return 1;
+		o->v = v;
+		o->cap = cap;
+	}
+	return (o->v[o->n] = strdup(vals[0])) ? (o->n++, 0) : 1;
+}
+
+/* Did a run of this host that no longer lives hold this lease? Owners are
+ * "HOST:PID:RANDOM", with ":busy" for items left to the next run. */
+static int dead_here(const struct audit *a, const char *owner)
+{
+	size_t hl = strlen(a->cat->host);
+	char *end;
+	long pid;
+
+	if (strncmp(owner, a->cat->host, hl) != 0 || owner[hl] != ':')
+		return 0;
+	errno = 0;
+	pid = strtol(owner + hl + 1, &end, 10);
+	if (errno || end == owner + hl + 1 || *end != ':' || pid <= 0 || pid == (long)getpid())
+		return 0;
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+/* A shared catalog has no host lock to prove a lease stale: leases this
+ * host's dead runs (killed, crashed) left on the volume are released now
+ * rather than when they expire, so the next run carries on at once. Leases
+ * of live runs and of other hosts are left to expire. */
+static void release_dead_leases(struct audit *a, int64_t volume_id)
+{
+	static const char *const tables[] = { "item", "tree" };
+	struct kist_error e;
+
+	for (size_t t = 0; t < 2; t++) {
+		struct owners o = { 0 };
+		char sql[256];
+
+		snprintf(sql, sizeof(sql),
+			 "SELECT DISTINCT lease_owner FROM %s WHERE lease_owner IS NOT NULL"
+			 " AND volume_id + 0 = CAST($1 AS BIGINT)", tables[t]);
+		kist_error_clear(&e);
+		if (fixity_sql(a->cat, collect_owner, &o, &e, sql, "i", volume_id) == KIST_OK) {
+			snprintf(sql, sizeof(sql),
+				 "UPDATE %s SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1",
+				 tables[t]);
+			for (size_t i = 0; i < o.n; i++)
+				if (dead_here(a, o.v[i]))
+					fixity_sql(a->cat, NULL, NULL, &e, sql, "s", o.v[i]);
+		}
+		for (size_t i = 0; i < o.n; i++)
+			free(o.v[i]);
+		free(o.v);
+	}
+}
+
 static int audit_volume(struct audit *a, struct fixity_volume *v)
 {
 	int lockfd, rc;
@@ -1302,6 +1375,8 @@ static int audit_volume(struct audit *a, struct fixity_volume *v)
 				/* "+ 0": through the small index of leased rows, not
 				 * the volume's million rows */
 				" WHERE lease_owner IS NOT NULL AND volume_id + 0 = CAST($1 AS BIGINT)", "i", v->id);
+	else
+		release_dead_leases(a, v->id);
 	if (rc == KIST_OK)
 		rc = scan_trees(a);
 	if (rc == KIST_OK)
