@@ -78,6 +78,30 @@ teardown() {
 	expect_validates mnt/bag
 }
 
+@test "full disk: fixity audit cannot record its checks: exit 3 naming the disk, the catalog whole; the next run carries on" {
+	command -v sqlite3 >/dev/null || skip "sqlite3 (the command) is not installed"
+	require_root_mount size=8m
+	mkdir -p vol/t
+	python3 -c '
+import os
+for i in range(2000):
+    open("vol/t/f%04d" % i, "wb").write(os.urandom(100))'
+	export KIST_CATALOG=sqlite:$PWD/mnt/catalog.sqlite
+	krun 0 fixity volume add v vol
+	krun 0 fixity add vol/t
+	head -c 30000000 /dev/zero >mnt/filler 2>/dev/null || true
+	run --separate-stderr "$KIST" fixity audit --all
+	expect_status 3
+	expect_stderr_has "disk"
+	rm mnt/filler
+	[ "$(sqlite3 mnt/catalog.sqlite 'PRAGMA integrity_check')" = ok ]
+	krun 0 fixity audit --all
+	expect_stdout_has "checked 2000 files"
+	expect_stdout_has "2000 ok"
+	krun 0 fixity report
+	expect_stdout_has "0 problems, 0 due"
+}
+
 # --- a read-only destination -------------------------------------------------------
 
 @test "read-only file system: bag create to DEST on it is exit 3 naming EROFS; SOURCE untouched" {
