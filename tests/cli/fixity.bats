@@ -270,6 +270,7 @@ for x in p.values():
 }
 
 @test "--budget: the audit stops when the time is spent (within 5% or one file), and the next run carries on" {
+	skip_under_valgrind "the test times the audit; valgrind slows it tenfold"
 	krun 0 fixity volume add arch vol --period 1m
 	mkdir vol/big
 	for i in $(seq 1 40); do head -c 6000000 /dev/zero >vol/big/f$i; printf '%s' $i >>vol/big/f$i; done
@@ -292,6 +293,7 @@ assert r["elapsed_ms"] <= max(100 * 1.05, 100 + per_file) + 100, r' <<<"$output"
 }
 
 @test "an interrupted audit records what it checked and the next run resumes; nothing checked twice" {
+	skip_under_valgrind "the test times the audit; valgrind slows it tenfold"
 	krun 0 fixity volume add arch vol --period 1h
 	mkdir vol/big
 	for i in $(seq 1 60); do head -c 8000000 /dev/zero >vol/big/f$i; printf '%s' $i >>vol/big/f$i; done
