@@ -372,7 +372,7 @@ static void hash_item(struct worker *w, size_t index, struct kist_hash_result *r
 			fail(r, "file.symlink", 0, "is a symbolic link, not followed");
 		else
 			fail(r, "file.unreadable", e, "cannot open");
-		return;
+		goto skipped;
 	}
 	if (fstat(fd, &before) < 0) {
 		fail(r, "file.unreadable", errno, "cannot stat");
@@ -417,6 +417,9 @@ static void hash_item(struct worker *w, size_t index, struct kist_hash_result *r
 		o->consumer->close(r->consumer_state, r->fail_code != NULL);
 out:
 	close(fd);
+skipped:
+	if (o->consumer && !r->consumer_state && o->consumer->skip)
+		o->consumer->skip(o->consumer->arg, index);
 }
 
 /* --- workers and delivery ---------------------------------------------------- */
