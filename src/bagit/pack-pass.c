@@ -50,7 +50,8 @@
 #define RENAME_NOREPLACE (1 << 0)
 #endif
 
-#define BUFFER_MAX ((uint64_t)64 << 20)   /* blocks of later files held, in all */
+#define BUFFER_MAX ((uint64_t)64 << 20)   /* blocks of later files held, in all;
+					     tests: KIST_TEST_PACK_BUFFER bytes */
 
 enum { I_OPEN, I_COMPLETE, I_WRITTEN };
 
@@ -94,7 +95,7 @@ struct kist_pack_pass {
 	pthread_cond_t cv;
 	int busy;               /* the writer's token is taken */
 	atomic_int failed;      /* stop: errbuf says why */
-	uint64_t buffered;
+	uint64_t buffered, buffer_max;
 	int finished;
 	char errbuf[512];
 	struct kist_consumer consumer;
@@ -125,6 +126,20 @@ void pack_pass_abort(struct kist_pack_pass *p, const char *why)
 
 /* --- writing (only by the token's holder) ------------------------------------ */
 
+/* libarchive's message, with the system's reason when it has one ("Write
+ * error: No space left on device"). */
+static void archive_failed(struct kist_pack_pass *p, const char *what)
+{
+	const char *msg = archive_error_string(p->a);
+	int e = archive_errno(p->a);
+
+	msg = msg ? msg : "libarchive failed";
+	if (e > 0 && !strstr(msg, strerror(e)))
+		set_failed(p, "%s%s%s: %s", what, *what ? ": " : "", msg, strerror(e));
+	else
+		set_failed(p, "%s%s%s", what, *what ? ": " : "", msg);
+}
+
 static int write_header(struct kist_pack_pass *p, const struct pentry *e)
 {
 	struct archive_entry *ae = archive_entry_new();
@@ -145,7 +160,7 @@ static int write_header(struct kist_pack_pass *p, const struct pentry *e)
 	archive_entry_set_mtime(ae, e->sec, e->nsec);
 	r = archive_write_header(p->a, ae);
 	if (r < ARCHIVE_WARN)
-		set_failed(p, "%s: %s", name, archive_error_string(p->a));
+		archive_failed(p, name);
 	free(name);
 	archive_entry_free(ae);
 	return r < ARCHIVE_WARN ? -1 : 0;
@@ -154,7 +169,7 @@ static int write_header(struct kist_pack_pass *p, const struct pentry *e)
 static int write_data(struct kist_pack_pass *p, const void *buf, size_t len)
 {
 	if (len && archive_write_data(p->a, buf, len) != (la_ssize_t)len) {
-		set_failed(p, "%s", archive_error_string(p->a));
+		archive_failed(p, "");
 		return -1;
 	}
 	return 0;
@@ -163,7 +178,7 @@ static int write_data(struct kist_pack_pass *p, const void *buf, size_t len)
 static int finish_entry(struct kist_pack_pass *p)
 {
 	if (archive_write_finish_entry(p->a) < ARCHIVE_WARN) {
-		set_failed(p, "%s", archive_error_string(p->a));
+		archive_failed(p, "");
 		return -1;
 	}
 	return 0;
@@ -277,7 +292,7 @@ static void c_update(void *state, const unsigned char *buf, size_t len, uint64_t
 			pthread_cond_broadcast(&p->cv);
 			break;
 		}
-		if (p->buffered + len <= BUFFER_MAX || !it->buf) {
+		if (p->buffered + len <= p->buffer_max || !it->buf) {
 			/* a first block always fits: the bound is loose by one
 			 * block per worker, and a worker never waits empty-handed */
 			size_t need = (it->buf ? it->buf->len : 0) + len;
@@ -291,7 +306,7 @@ static void c_update(void *state, const unsigned char *buf, size_t len, uint64_t
 					ncap *= 2;
 				if (ncap > p->e[it->entry].size && need <= p->e[it->entry].size)
 					ncap = (size_t)p->e[it->entry].size;
-				if (it->buf && p->buffered - cap + ncap > BUFFER_MAX)
+				if (it->buf && p->buffered - cap + ncap > p->buffer_max)
 					goto wait;
 				if (!(nb = realloc(it->buf, sizeof(*nb) + ncap))) {
 					pthread_mutex_unlock(&p->lock);
@@ -661,9 +676,10 @@ int kist_pack_pass_finish(struct kist_pack_pass *p, struct kist_findings *findin
 		return kist_error_set(err, KIST_FAILED, "cannot write %s: %s", p->out, p->errbuf);
 	if ((rc = append_tags(p, findings, err)) != KIST_OK)
 		return rc;
-	if (archive_write_close(p->a) != ARCHIVE_OK)
-		return kist_error_set(err, KIST_FAILED, "cannot write %s: %s", p->out,
-				      archive_error_string(p->a));
+	if (archive_write_close(p->a) != ARCHIVE_OK) {
+		archive_failed(p, "");
+		return kist_error_set(err, KIST_FAILED, "cannot write %s: %s", p->out, p->errbuf);
+	}
 	if (fsync(p->fd) < 0)
 		return kist_error_sys(err, errno, "cannot write %s", p->out);
 	if (p->force ? rename(p->tmp, p->out) < 0 : rename_noreplace(p->tmp, p->out) < 0)
@@ -698,6 +714,8 @@ int kist_pack_pass_new(const char *out, const char *bag, const struct kist_bag_p
 	p->store = opt->store;
 	p->force = opt->force;
 	p->prefix = "";
+	p->buffer_max = getenv("KIST_TEST_PACK_BUFFER") ? strtoull(getenv("KIST_TEST_PACK_BUFFER"), NULL, 10)
+							: BUFFER_MAX;
 	if (!(p->out = strdup(out)) || !(p->bag = strdup(bag)) || !(p->top = kist_pack_bag_name(bag)) ||
 	    asprintf(&p->tmp, "%s.kist-tmp-XXXXXX", out) < 0) {
 		p->tmp = NULL;
