@@ -96,6 +96,7 @@ struct kist_pack_pass {
 	int busy;               /* the writer's token is taken */
 	atomic_int failed;      /* stop: errbuf says why */
 	uint64_t buffered, buffer_max;
+	int payload_in;         /* pack_pass_payload_end found every entry written */
 	int finished;
 	char errbuf[512];
 	struct kist_consumer consumer;
@@ -461,6 +462,7 @@ int pack_pass_payload_end(struct kist_pack_pass *p, struct kist_error *err)
 	p->ne = p->ni = p->next_entry = 0;
 	if (atomic_load(&p->failed))
 		return kist_error_set(err, KIST_FAILED, "cannot write %s: %s", p->out, p->errbuf);
+	p->payload_in = 1;
 	return KIST_OK;
 }
 
@@ -674,6 +676,8 @@ int kist_pack_pass_finish(struct kist_pack_pass *p, struct kist_findings *findin
 
 	if (atomic_load(&p->failed))
 		return kist_error_set(err, KIST_FAILED, "cannot write %s: %s", p->out, p->errbuf);
+	if (!p->payload_in)
+		return kist_error_set(err, KIST_FAILED, "cannot write %s: the payload was not packed", p->out);
 	if ((rc = append_tags(p, findings, err)) != KIST_OK)
 		return rc;
 	if (archive_write_close(p->a) != ARCHIVE_OK) {

@@ -266,3 +266,17 @@ EOF2
 	expect_stderr_has "data/marked.txt"
 	krun 0 bag validate good.tar
 }
+
+@test "create --pack --keep-empty-dirs: the .keep files made for DEST and in place are in the archive" {
+	mkdir -p src/a/empty src/b && echo x >src/b/x
+	krun 0 bag create -q --keep-empty-dirs --pack k.zip src kbag
+	krun 0 bag validate k.zip
+	extract k.zip kx
+	same_as_bag kbag kx/kbag
+	[ -f kx/kbag/data/a/empty/.keep ]
+	krun 0 bag create -q --keep-empty-dirs --pack src.tar src
+	krun 0 bag validate src.tar
+	extract src.tar sx
+	same_as_bag src sx/src
+	[ -f sx/src/data/a/empty/.keep ]
+}
