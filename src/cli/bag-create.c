@@ -453,6 +453,11 @@ int cmd_bag_create(int argc, char **argv)
 		goto out;
 	}
 	if (pack && (code = pack_start(pack, source, dest, &pass)) != EXIT_OK_) {
+		if (cli.format == FORMAT_JSON) {
+			fputs("{\"bag\":null,\"findings\":", stdout);
+			cli_findings_json(stdout, findings);
+			puts("}");
+		}
 		code = cli_finish_output(code);
 		goto out;
 	}

@@ -130,6 +130,8 @@ same_as_bag() {
 	krun 3 bag create --pack out.tar src bag
 	expect_stderr_has "out.tar exists"
 	[ "$(cat out.tar)" = keep ] && [ ! -e bag ]
+	krun 3 bag create --format json --pack out.tar src bag
+	expect_output '{"bag":null,"findings":[]}'
 	# in place: SOURCE untouched
 	krun 3 bag create --pack out.tar src
 	[ ! -e src/bagit.txt ] && [ ! -e src/data ] && [ -f src/hello.txt ]
