@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -69,7 +70,7 @@ struct run {
 	unsigned idle;               /* workers waiting on work_cv */
 	struct slot *slots;
 	struct share *shares;
-	int stop;
+	atomic_int stop;             /* read by workers without the lock */
 	struct kist_pipeline_stats stats;   /* under lock */
 	int nlanes;                  /* lane plan, the same for every shared file */
 	kist_algset lane_algs[KIST_ALG_COUNT];
