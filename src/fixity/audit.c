@@ -281,6 +281,10 @@ struct hashing {
 	struct batch *next;       /* claimed ahead, or being claimed */
 	int next_state;           /* 0 not asked, 1 asked, 2 claimed */
 	int may_claim;            /* cur was not cut: the audit goes on after it */
+	/* Claim the next batch once the audit's bytes reach this: at once
+	 * without leases; with leases, when three quarters of cur are read, so
+	 * the next batch's lease does not run out while it waits. */
+	uint64_t claim_at;
 	volatile int cancel;
 	int offline;              /* the volume went away: nothing more written */
 	int rc;
@@ -339,7 +343,8 @@ static int item_result(void *ctx, const struct kist_hash_result *r)
 	if (!fixity_writer_busy(h->w)) {
 		if ((h->rc = collect(h)) != KIST_OK || h->offline)
 			return h->cancel = 1;
-		if (h->may_claim && h->next_state == 0 && !h->a->stop)
+		if (h->may_claim && h->next_state == 0 && !h->a->stop &&
+		    h->a->res->bytes >= h->claim_at)
 			submit(h, JOB_CLAIM, h->next, 0, 0);
 		else if (b->done - b->submitted >= FLUSH_EVERY)
 			submit(h, JOB_WRITE, b, b->submitted, b->done);
@@ -759,6 +764,7 @@ static int hash_batch(struct hashing *h)
 		bytes += b->c[n].size;
 	}
 	h->may_claim = n == b->n;
+	h->claim_at = a->exclusive ? 0 : a->res->bytes + bytes / 4 * 3;
 	if (!(items = calloc(n ? n : 1, sizeof(*items))))
 		return kist_error_set(a->err, KIST_FAILED, "out of memory");
 	for (size_t i = 0; i < n; i++) {
@@ -774,9 +780,14 @@ static int hash_batch(struct hashing *h)
 	po.nofollow = 1;
 	po.progress = a->opt->progress;
 	po.cancel = &h->cancel;
-	/* a stopped run (budget) still delivered what it finished */
-	kist_pipeline_run(&po, items, n, item_result, h, a->err);
-	kist_error_clear(a->err);
+	{
+		/* a stopped run (budget) still delivered what it finished; a->err
+		 * is left to the catalog's errors, taken in by collect */
+		struct kist_error perr;
+
+		kist_error_clear(&perr);
+		kist_pipeline_run(&po, items, n, item_result, h, &perr);
+	}
 	free(items);
 	return h->rc;
 }
