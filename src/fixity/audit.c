@@ -1,9 +1,10 @@
 /* kist fixity audit: re-check what is due, oldest check first, until the
  * budget is spent. Work is claimed in batches with a lease (PostgreSQL: FOR
- * UPDATE SKIP LOCKED, so hosts share it); no lock is held while hashing;
- * results are written in one transaction per batch, and only while the
- * lease is still ours. A volume whose sentinel is gone is offline: nothing on
- * it is called missing. */
+ * UPDATE SKIP LOCKED, so hosts share it; SQLite under the host lock: a
+ * cursor, no lease needed); no lock is held while hashing; a writer thread
+ * records results in chunks, and only while the lease is still ours, and
+ * claims the next batch while this one is hashed. A volume whose sentinel is
+ * gone is offline: nothing on it is called missing. */
 #include <config.h>
 
 #include <errno.h>

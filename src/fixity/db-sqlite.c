@@ -354,8 +354,11 @@ int fixity_sqlite_open(const char *path, struct fixity_db **out, struct kist_err
 	sqlite3_busy_timeout(db->h, 10000);
 	sqlite3_extended_result_codes(db->h, 0);
 	/* WAL: readers (report) never wait for the audit writing; NORMAL sync
-	 * is durable across a crash of kist, and a power loss costs at most
-	 * the last transactions, never the catalog. */
+	 * (no fsync at each commit, only at checkpoints) is durable across a
+	 * crash of kist, and a power loss costs at most the last transactions,
+	 * never the catalog: an audit's lost verdicts leave their files due,
+	 * and the next audit, which resumes where the catalog says, checks
+	 * them again. */
 	if (sq_simple(db, "PRAGMA journal_mode=WAL", err) != KIST_OK ||
 	    sq_simple(db, "PRAGMA synchronous=NORMAL", err) != KIST_OK ||
 	    sq_simple(db, "PRAGMA foreign_keys=ON", err) != KIST_OK ||
