@@ -652,7 +652,7 @@ static int claim_batch(struct audit *a, struct batch *b, struct kist_error *err)
 	}
 	if (b->oom)
 		rc = kist_error_set(err, KIST_FAILED, "out of memory");
-	if (rc == KIST_OK)
+	if (rc == KIST_OK && b->n)
 		qsort(b->c, b->n, sizeof(*b->c), cmp_claimed);
 	return rc;
 }
