@@ -44,6 +44,7 @@ struct audit {
 	 * claim walks the due items in order with a cursor instead. */
 	int exclusive;
 	int64_t cursor_check, cursor_id;   /* the last item claimed */
+	struct fixity_writer *w;           /* catalog work beside the hashing */
 };
 
 static int64_t mono_ms(void)
@@ -796,11 +797,9 @@ static int hash_batch(struct hashing *h)
 static int check_items(struct audit *a)
 {
 	struct batch bufs[3] = { { 0 } };
-	struct hashing h = { .a = a, .cur = &bufs[0], .next = &bufs[1] };
+	struct hashing h = { .a = a, .w = a->w, .cur = &bufs[0], .next = &bufs[1] };
 	int rc = KIST_OK;
 
-	if (!(h.w = fixity_writer_new()))
-		return kist_error_set(a->err, KIST_FAILED, "out of memory");
 	if (budget_spent(a))
 		goto done;
 	submit(&h, JOB_CLAIM, h.cur, 0, 0);
@@ -856,7 +855,7 @@ static int check_items(struct audit *a)
 		rc = release_leases(a);
 	}
 done:
-	fixity_writer_free(h.w);
+	fixity_writer_wait(h.w);
 	for (int i = 0; i < 3; i++)
 		batch_free(&bufs[i]);
 	return rc;
@@ -1139,6 +1138,44 @@ static int check_bag(struct audit *a, const struct tree_row *t, const char *abs)
 	return KIST_OK;
 }
 
+/* The items registered under a walked folder (prefix, "" for the whole
+ * volume): a job for the writer thread. */
+struct known_query {
+	struct audit *a;
+	struct entries *known;
+	const char *prefix;
+	int rc;
+	struct kist_error err;
+};
+
+static void known_query(void *arg)
+{
+	struct known_query *q = arg;
+	struct audit *a = q->a;
+
+	kist_error_clear(&q->err);
+	if (!*q->prefix) {
+		q->rc = fixity_sql(a->cat, known_row, q->known, &q->err,
+				   "SELECT id, path, size, expected, verdict FROM item WHERE volume_id = $1",
+				   "i", a->vol->id);
+	} else {
+		char sql[512], *lo = NULL, *hi = NULL;
+
+		/* byte order: "dir/" < everything below it < "dir0" */
+		snprintf(sql, sizeof(sql),
+			 "SELECT id, path, size, expected, verdict FROM item WHERE volume_id = $1 AND"
+			 " (path = $2 OR (path%s > $3 AND path%s < $4))", a->cat->db->ops->collate_bytes,
+			 a->cat->db->ops->collate_bytes);
+		if (asprintf(&lo, "%s/", q->prefix) < 0 || asprintf(&hi, "%s0", q->prefix) < 0)
+			q->rc = kist_error_set(&q->err, KIST_FAILED, "out of memory");
+		else
+			q->rc = fixity_sql(a->cat, known_row, q->known, &q->err, sql, "isss",
+					   a->vol->id, q->prefix, lo, hi);
+		free(lo);
+		free(hi);
+	}
+}
+
 static int scan_tree(struct audit *a, const struct tree_row *t)
 {
 	struct entries seen = { 0 }, known = { 0 }, bags = { 0 };
@@ -1148,6 +1185,7 @@ static int scan_tree(struct audit *a, const struct tree_row *t)
 	struct entry **unknown = NULL;
 	struct kist_hash_item *items = NULL;
 	struct new_hash nh = { 0 };
+	struct known_query kq = { 0 };
 	size_t nunknown = 0, i, j;
 	char *abs = NULL, *root = NULL, *prefix = NULL;
 	int is_bag = strcmp(t->kind, "bag") == 0, rc;
@@ -1192,36 +1230,23 @@ static int scan_tree(struct audit *a, const struct tree_row *t)
 		free(bags.e[i].path);
 		bags.e[i] = bags.e[--bags.n];
 	}
-	/* A tree that is gone as a whole: its files are judged one by one. */
-	if (kist_walk(root, &wo, scan_file, &w, wf, a->err) != KIST_OK) {
-		kist_error_clear(a->err);
-		if (seen.oom) {
-			rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
-			goto out;
-		}
-	}
 	/* what the catalog holds under the walked folder, whichever tree
-	 * registered it, but for other bags */
-	if (!*w.prefix) {
-		rc = fixity_sql(a->cat, known_row, &known, a->err,
-				"SELECT id, path, size, expected, verdict FROM item WHERE volume_id = $1",
-				"i", a->vol->id);
-	} else {
-		char sql[512], *lo = NULL, *hi = NULL;
-
-		/* byte order: "dir/" < everything below it < "dir0" */
-		snprintf(sql, sizeof(sql),
-			 "SELECT id, path, size, expected, verdict FROM item WHERE volume_id = $1 AND"
-			 " (path = $2 OR (path%s > $3 AND path%s < $4))", a->cat->db->ops->collate_bytes,
-			 a->cat->db->ops->collate_bytes);
-		if (asprintf(&lo, "%s/", w.prefix) < 0 || asprintf(&hi, "%s0", w.prefix) < 0)
-			rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
-		else
-			rc = fixity_sql(a->cat, known_row, &known, a->err, sql, "isss", a->vol->id,
-					w.prefix, lo, hi);
-		free(lo);
-		free(hi);
+	 * registered it, but for other bags: read by the writer thread while
+	 * this one walks the folder */
+	kq.a = a;
+	kq.known = &known;
+	kq.prefix = w.prefix;
+	fixity_writer_submit(a->w, known_query, &kq);
+	/* A tree that is gone as a whole: its files are judged one by one. */
+	if (kist_walk(root, &wo, scan_file, &w, wf, a->err) != KIST_OK)
+		kist_error_clear(a->err);
+	fixity_writer_wait(a->w);
+	if (seen.oom) {
+		rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
+		goto out;
 	}
+	if ((rc = kq.rc) != KIST_OK)
+		*a->err = kq.err;
 	if (known.oom)
 		rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
 	if (rc != KIST_OK)
@@ -1592,6 +1617,12 @@ static int audit_volume(struct audit *a, struct fixity_volume *v)
 		close(a->volfd);
 		return KIST_OK;
 	}
+	if (!(a->w = fixity_writer_new())) {
+		if (lockfd >= 0)
+			close(lockfd);
+		close(a->volfd);
+		return kist_error_set(a->err, KIST_FAILED, "out of memory");
+	}
 	a->res->volumes_audited++;
 	/* holding the host's lock (SQLite): leases from this host are a crashed run's */
 	rc = KIST_OK;
@@ -1629,6 +1660,8 @@ static int audit_volume(struct audit *a, struct fixity_volume *v)
 			   "UPDATE item SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1",
 			   "s", a->busy_owner);
 	}
+	fixity_writer_free(a->w);
+	a->w = NULL;
 	if (lockfd >= 0)
 		close(lockfd);
 	close(a->volfd);
