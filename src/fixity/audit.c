@@ -290,10 +290,39 @@ struct hashing {
 	volatile int cancel;
 	int offline;              /* the volume went away: nothing more written */
 	int rc;
+	size_t delivered;         /* files hashed in this run */
 };
 
 static int collect(struct hashing *h);
 static void submit(struct hashing *h, enum job_kind kind, struct batch *b, size_t from, size_t to);
+
+static size_t unwritten(const struct hashing *h);
+
+/* How many items to claim next: a batch, or with a budget, what the time
+ * left after the current batch is likely to check at the pace so far
+ * (hashing and catalog together), so a budgeted run does not end by
+ * releasing a large batch it claimed for nothing. 0: no time for more. */
+static size_t claim_size(const struct hashing *h)
+{
+	const struct audit *a = h->a;
+	size_t limit = a->opt->batch ? a->opt->batch : 1024;
+	double per_file, left;
+
+	if (!a->opt->budget_ms || !h->delivered)
+		return limit;
+	per_file = (double)elapsed(a) / (double)h->delivered;
+	left = (double)(a->opt->budget_ms - elapsed(a)) - (double)unwritten(h) * a->write_ms_per_row -
+	       per_file * (double)(h->cur->n - h->cur->done);
+	if (left < per_file)
+		return 0;
+	return left / per_file < (double)limit ? (size_t)(left / per_file) : limit;
+}
+
+/* Verdicts delivered and not yet written. */
+static size_t unwritten(const struct hashing *h)
+{
+	return h->cur->done - h->cur->written + (h->prev ? h->prev->done - h->prev->written : 0);
+}
 
 static int item_result(void *ctx, const struct kist_hash_result *r)
 {
@@ -340,28 +369,37 @@ static int item_result(void *ctx, const struct kist_hash_result *r)
 	}
 	h->a->res->bytes += r->bytes;
 	b->done = r->index + 1;
+	h->delivered++;
+	/* the writer's last job, if it is done: what it wrote is no longer
+	 * pending */
+	if (!fixity_writer_busy(h->w) && ((h->rc = collect(h)) != KIST_OK || h->offline))
+		return h->cancel = 1;
+	if (budget_spent(h->a))
+		return h->cancel = 1;
+	/* the verdicts still to write count against the budget too */
+	if (h->a->opt->budget_ms &&
+	    elapsed(h->a) + (int64_t)((double)unwritten(h) * h->a->write_ms_per_row) >=
+		    h->a->opt->budget_ms) {
+		h->a->stop = h->a->res->budget_spent = 1;
+		return h->cancel = 1;
+	}
+	/* A writer slower than the hashing (a busy catalog server) is waited
+	 * for, so the verdicts not yet written stay few: the budget counts
+	 * them at an estimate, and a crash loses them. */
+	if (unwritten(h) >= 2 * FLUSH_EVERY)
+		fixity_writer_wait(h->w);
 	/* the catalog's turn, if the writer is free: claim the next batch
 	 * first (it must be there when this one ends), then write */
 	if (!fixity_writer_busy(h->w)) {
 		if ((h->rc = collect(h)) != KIST_OK || h->offline)
 			return h->cancel = 1;
+		size_t want;
+
 		if (h->may_claim && h->next_state == 0 && !h->a->stop &&
-		    h->a->res->bytes >= h->claim_at)
-			submit(h, JOB_CLAIM, h->next, 0, 0);
+		    h->a->res->bytes >= h->claim_at && (want = claim_size(h)) > 0)
+			submit(h, JOB_CLAIM, h->next, 0, want);
 		else if (b->done - b->submitted >= FLUSH_EVERY)
 			submit(h, JOB_WRITE, b, b->submitted, b->done);
-	}
-	if (budget_spent(h->a))
-		return h->cancel = 1;
-	/* the verdicts still to write count against the budget too */
-	if (h->a->opt->budget_ms) {
-		size_t pending = b->done - b->written + (h->prev ? h->prev->done - h->prev->written : 0);
-
-		if (elapsed(h->a) + (int64_t)((double)pending * h->a->write_ms_per_row) >=
-		    h->a->opt->budget_ms) {
-			h->a->stop = h->a->res->budget_spent = 1;
-			return h->cancel = 1;
-		}
 	}
 	return 0;
 }
@@ -610,9 +648,8 @@ static int write_range(struct audit *a, struct batch *b, size_t from, size_t to,
 }
 
 /* Claims the next due items, oldest check first, with a lease. */
-static int claim_batch(struct audit *a, struct batch *b, struct kist_error *err)
+static int claim_batch(struct audit *a, struct batch *b, size_t limit, struct kist_error *err)
 {
-	size_t limit = a->opt->batch ? a->opt->batch : 1024;
 	int64_t now = fixity_now_ms(), due = a->opt->all ? a->run_start : now - a->vol->period_ms;
 	char sql[1024];
 	int rc;
@@ -667,7 +704,7 @@ static void run_job(void *arg)
 
 	kist_error_clear(&j->err);
 	if (j->kind == JOB_CLAIM) {
-		j->rc = claim_batch(j->a, j->b, &j->err);
+		j->rc = claim_batch(j->a, j->b, j->to, &j->err);
 		return;
 	}
 	if (!volume_still_there(j->a)) {
@@ -802,7 +839,7 @@ static int check_items(struct audit *a)
 
 	if (budget_spent(a))
 		goto done;
-	submit(&h, JOB_CLAIM, h.cur, 0, 0);
+	submit(&h, JOB_CLAIM, h.cur, 0, a->opt->batch ? a->opt->batch : 1024);
 	if ((rc = settle(&h)) != KIST_OK)
 		goto done;
 	h.next_state = 0;
@@ -819,9 +856,16 @@ static int check_items(struct audit *a)
 		if (h.prev)
 			batch_free(h.prev);
 		if (h.may_claim && h.next_state == 0 && !a->stop) {
-			submit(&h, JOB_CLAIM, h.next, 0, 0);   /* the batch ended before the writer was free */
-			if ((rc = settle(&h)) != KIST_OK)
-				break;
+			/* the batch ended before the next was claimed */
+			size_t want = claim_size(&h);
+
+			if (want == 0) {
+				a->stop = a->res->budget_spent = 1;   /* no time for another file */
+			} else {
+				submit(&h, JOB_CLAIM, h.next, 0, want);
+				if ((rc = settle(&h)) != KIST_OK)
+					break;
+			}
 		}
 		/* this batch's last verdicts: written while the next one is hashed */
 		if (h.cur->done > h.cur->submitted)
