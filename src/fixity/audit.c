@@ -391,10 +391,10 @@ static int item_result(void *ctx, const struct kist_hash_result *r)
 	/* the catalog's turn, if the writer is free: claim the next batch
 	 * first (it must be there when this one ends), then write */
 	if (!fixity_writer_busy(h->w)) {
-		if ((h->rc = collect(h)) != KIST_OK || h->offline)
-			return h->cancel = 1;
 		size_t want;
 
+		if ((h->rc = collect(h)) != KIST_OK || h->offline)
+			return h->cancel = 1;
 		if (h->may_claim && h->next_state == 0 && !h->a->stop &&
 		    h->a->res->bytes >= h->claim_at && (want = claim_size(h)) > 0)
 			submit(h, JOB_CLAIM, h->next, 0, want);
@@ -468,8 +468,8 @@ static int id_row(void *ctx, int nc, char **vals)
 }
 
 /* The verdicts of files [from, to), on a local catalog (SQLite): two
- * statements prepared once, run for each file. Only rows still leased to us
- * are written. */
+ * statements prepared once, run for each file. Unless the audit holds the
+ * host lock (no leases then), only rows still leased to us are written. */
 static int write_rows(struct audit *a, struct batch *b, size_t from, size_t to,
 		      struct kist_error *err)
 {
@@ -647,7 +647,8 @@ static int write_range(struct audit *a, struct batch *b, size_t from, size_t to,
 	return KIST_FAILED;
 }
 
-/* Claims the next due items, oldest check first, with a lease. */
+/* Claims the next due items (at most limit), oldest check first: with a
+ * lease, or under the SQLite host lock after the cursor. */
 static int claim_batch(struct audit *a, struct batch *b, size_t limit, struct kist_error *err)
 {
 	int64_t now = fixity_now_ms(), due = a->opt->all ? a->run_start : now - a->vol->period_ms;
