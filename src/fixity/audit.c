@@ -1,9 +1,10 @@
 /* kist fixity audit: re-check what is due, oldest check first, until the
  * budget is spent. Work is claimed in batches with a lease (PostgreSQL: FOR
- * UPDATE SKIP LOCKED, so hosts share it); no lock is held while hashing;
- * results are written in one transaction per batch, and only while the
- * lease is still ours. A volume whose sentinel is gone is offline: nothing on
- * it is called missing. */
+ * UPDATE SKIP LOCKED, so hosts share it; SQLite under the host lock: a
+ * cursor, no lease needed); no lock is held while hashing; a writer thread
+ * records results in chunks, and only while the lease is still ours, and
+ * claims the next batch while this one is hashed. A volume whose sentinel is
+ * gone is offline: nothing on it is called missing. */
 #include <config.h>
 
 #include <errno.h>
@@ -38,6 +39,12 @@ struct audit {
 	struct fixity_volume *vol;
 	int volfd;
 	struct stat volst;
+	/* A local catalog (SQLite) and this host's lock on the volume held: no
+	 * other audit can take items, so they are not leased one by one; the
+	 * claim walks the due items in order with a cursor instead. */
+	int exclusive;
+	int64_t cursor_check, cursor_id;   /* the last item claimed */
+	struct fixity_writer *w;           /* catalog work beside the hashing */
 };
 
 static int64_t mono_ms(void)
@@ -183,6 +190,9 @@ struct batch {
 	struct claimed *c;
 	size_t n, cap;
 	int oom;
+	size_t done;              /* results delivered: c[0..done) */
+	size_t submitted;         /* of those, handed to the writer */
+	size_t written;           /* of those, written (or discarded) */
 };
 
 /* id, path, size, expected, last_check, inode */
@@ -243,26 +253,82 @@ static int release_leases(struct audit *a)
 			  "s", a->owner);
 }
 
-/* Verdicts are written in chunks from the result callback, so the catalog
- * works while the pipeline's threads hash the next files. */
+/* The writer thread's jobs: write the verdicts of c[from, to) of a batch,
+ * or claim the next batch. Their outcome is taken in (collect) by the
+ * auditing thread once the writer is idle, so findings, counts and the
+ * budget stay on one thread. */
+enum job_kind { JOB_NONE, JOB_WRITE, JOB_CLAIM };
+
+struct job {
+	enum job_kind kind;
+	struct audit *a;
+	struct batch *b;
+	size_t from, to;
+	int rc;
+	int offline;              /* the volume went away: nothing written */
+	double ms_per_row;
+	struct kist_error err;
+};
+
+/* Results are handed to the writer in chunks of at least this many (or
+ * whatever waits when the batch ends): larger transactions cost less. */
 #define FLUSH_EVERY 256
 
 struct hashing {
 	struct audit *a;
-	struct batch *b;
+	struct fixity_writer *w;
+	struct job job;
+	struct batch *cur;        /* being hashed */
+	struct batch *prev;       /* hashed; its last verdicts may still be written */
+	struct batch *next;       /* claimed ahead, or being claimed */
+	int next_state;           /* 0 not asked, 1 asked, 2 claimed */
+	int may_claim;            /* cur was not cut: the audit goes on after it */
+	/* Claim the next batch once the audit's bytes reach this: at once
+	 * without leases; with leases, when three quarters of cur are read, so
+	 * the next batch's lease does not run out while it waits. */
+	uint64_t claim_at;
 	volatile int cancel;
-	size_t done;              /* results delivered: b->c[0..done) */
-	size_t written;           /* of those, written (or discarded) */
 	int offline;              /* the volume went away: nothing more written */
 	int rc;
+	size_t delivered;         /* files hashed in this run */
 };
 
-static int flush(struct hashing *h);
+static int collect(struct hashing *h);
+static void submit(struct hashing *h, enum job_kind kind, struct batch *b, size_t from, size_t to);
+
+static size_t unwritten(const struct hashing *h);
+
+/* How many items to claim next: a batch, or with a budget, what the time
+ * left after the current batch is likely to check at the pace so far
+ * (hashing and catalog together), so a budgeted run does not end by
+ * releasing a large batch it claimed for nothing. 0: no time for more. */
+static size_t claim_size(const struct hashing *h)
+{
+	const struct audit *a = h->a;
+	size_t limit = a->opt->batch ? a->opt->batch : 1024;
+	double per_file, left;
+
+	if (!a->opt->budget_ms || !h->delivered)
+		return limit;
+	per_file = (double)elapsed(a) / (double)h->delivered;
+	left = (double)(a->opt->budget_ms - elapsed(a)) - (double)unwritten(h) * a->write_ms_per_row -
+	       per_file * (double)(h->cur->n - h->cur->done);
+	if (left < per_file)
+		return 0;
+	return left / per_file < (double)limit ? (size_t)(left / per_file) : limit;
+}
+
+/* Verdicts delivered and not yet written. */
+static size_t unwritten(const struct hashing *h)
+{
+	return h->cur->done - h->cur->written + (h->prev ? h->prev->done - h->prev->written : 0);
+}
 
 static int item_result(void *ctx, const struct kist_hash_result *r)
 {
 	struct hashing *h = ctx;
-	struct claimed *c = &h->b->c[r->index];
+	struct batch *b = h->cur;
+	struct claimed *c = &b->c[r->index];
 
 	c->bytes = r->bytes;
 	if (!r->fail_code) {
@@ -302,24 +368,42 @@ static int item_result(void *ctx, const struct kist_hash_result *r)
 		snprintf(c->detail, sizeof(c->detail), "%s", r->fail_message);
 	}
 	h->a->res->bytes += r->bytes;
-	h->done = r->index + 1;
-	if (h->done - h->written >= FLUSH_EVERY &&
-	    ((h->rc = flush(h)) != KIST_OK || h->offline))
+	b->done = r->index + 1;
+	h->delivered++;
+	/* the writer's last job, if it is done: what it wrote is no longer
+	 * pending */
+	if (!fixity_writer_busy(h->w) && ((h->rc = collect(h)) != KIST_OK || h->offline))
 		return h->cancel = 1;
 	if (budget_spent(h->a))
 		return h->cancel = 1;
 	/* the verdicts still to write count against the budget too */
 	if (h->a->opt->budget_ms &&
-	    elapsed(h->a) + (int64_t)((double)(h->done - h->written) * h->a->write_ms_per_row) >=
+	    elapsed(h->a) + (int64_t)((double)unwritten(h) * h->a->write_ms_per_row) >=
 		    h->a->opt->budget_ms) {
 		h->a->stop = h->a->res->budget_spent = 1;
 		return h->cancel = 1;
 	}
+	/* A writer slower than the hashing (a busy catalog server) is waited
+	 * for, so the verdicts not yet written stay few: the budget counts
+	 * them at an estimate, and a crash loses them. */
+	if (unwritten(h) >= 2 * FLUSH_EVERY)
+		fixity_writer_wait(h->w);
+	/* the catalog's turn, if the writer is free: claim the next batch
+	 * first (it must be there when this one ends), then write */
+	if (!fixity_writer_busy(h->w)) {
+		size_t want;
+
+		if ((h->rc = collect(h)) != KIST_OK || h->offline)
+			return h->cancel = 1;
+		if (h->may_claim && h->next_state == 0 && !h->a->stop &&
+		    h->a->res->bytes >= h->claim_at && (want = claim_size(h)) > 0)
+			submit(h, JOB_CLAIM, h->next, 0, want);
+		else if (b->done - b->submitted >= FLUSH_EVERY)
+			submit(h, JOB_WRITE, b, b->submitted, b->done);
+	}
 	return 0;
 }
 
-/* Writes a batch's verdicts in one transaction; after a lost connection,
- * once more on a new one. */
 /* A growing SQL text. */
 struct sqlbuf {
 	char *s;
@@ -383,10 +467,55 @@ static int id_row(void *ctx, int nc, char **vals)
 	return 0;
 }
 
+/* The verdicts of files [from, to), on a local catalog (SQLite): two
+ * statements prepared once, run for each file. Unless the audit holds the
+ * host lock (no leases then), only rows still leased to us are written. */
+static int write_rows(struct audit *a, struct batch *b, size_t from, size_t to,
+		      struct kist_error *err)
+{
+	char now[24];
+	int rc = KIST_OK;
+
+	snprintf(now, sizeof(now), "%lld", (long long)fixity_now_ms());
+	for (size_t i = from; rc == KIST_OK && i < to; i++) {
+		struct claimed *c = &b->c[i];
+		char id[24], size[24];
+
+		if (c->verdict < 0 || c->busy)
+			continue;
+		snprintf(id, sizeof(id), "%lld", (long long)c->id);
+		snprintf(size, sizeof(size), "%llu", (unsigned long long)c->bytes);
+		const char *up[] = { now, a->owner, id, kist_verdict_name(c->verdict), c->found,
+				     c->detail[0] ? c->detail : NULL, size };
+		/* (no RETURNING: it costs SQLite a temporary table a row) */
+		rc = a->cat->db->ops->exec(a->cat->db, a->exclusive
+			? "UPDATE item SET verdict = $4, found = $5, detail = $6, last_check = $1,"
+			  " first_seen = CASE WHEN verdict = $4 THEN first_seen ELSE $1 END,"
+			  " size = CASE WHEN $4 = 'ok' THEN $7 ELSE size END"
+			  " WHERE id = $3"
+			: "UPDATE item SET verdict = $4, found = $5, detail = $6, last_check = $1,"
+			  " first_seen = CASE WHEN verdict = $4 THEN first_seen ELSE $1 END,"
+			  " size = CASE WHEN $4 = 'ok' THEN $7 ELSE size END, lease_owner = NULL,"
+			  " lease_until = NULL WHERE id = $3 AND lease_owner = $2",
+			7, up, NULL, NULL, err);
+		if (rc == KIST_OK && a->cat->db->ops->changes(a->cat->db) != 1)
+			c->verdict = -1;   /* taken over (or removed): not ours to record */
+		if (rc != KIST_OK || c->verdict < 0)
+			continue;
+		const char *ins[] = { id, now, kist_verdict_name(c->verdict), c->path, c->expected,
+				      c->found, a->cat->host, c->detail[0] ? c->detail : NULL };
+		rc = a->cat->db->ops->exec(a->cat->db,
+			"INSERT INTO check_log (item_id, time, verdict, path, expected, found, host,"
+			" detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", 8, ins, NULL, NULL, err);
+	}
+	return rc;
+}
+
 /* The verdicts of files [from, to) in two statements, an UPDATE over a
  * VALUES list and the INSERT of their checks: a catalog server charges by
  * the round trip, not by the row. Only rows still leased to us are written. */
-static int write_chunk(struct audit *a, struct batch *b, size_t from, size_t to)
+static int write_chunk(struct audit *a, struct batch *b, size_t from, size_t to,
+		       struct kist_error *err)
 {
 	struct sqlbuf up = { 0 }, ins = { 0 };
 	struct id_set mine = { 0 };
@@ -395,12 +524,15 @@ static int write_chunk(struct audit *a, struct batch *b, size_t from, size_t to)
 	char (*num)[24] = NULL, now[24];
 	int rc = KIST_OK, np;
 
+	if (a->cat->db->ops->local)
+		return write_rows(a, b, from, to, err);
+
 	for (size_t i = from; i < to; i++)
 		n += b->c[i].verdict >= 0 && !b->c[i].busy;
 	if (!n)
 		return KIST_OK;
 	if (!(p = calloc(6 * n + 2, sizeof(*p))) || !(num = calloc(2 * n, sizeof(*num)))) {
-		rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
+		rc = kist_error_set(err, KIST_FAILED, "out of memory");
 		goto out;
 	}
 	snprintf(now, sizeof(now), "%lld", (long long)fixity_now_ms());
@@ -432,13 +564,13 @@ static int write_chunk(struct audit *a, struct batch *b, size_t from, size_t to)
 		   " 'ok' THEN v.vsize ELSE item.size END, lease_owner = NULL, lease_until = NULL"
 		   " FROM v WHERE item.id = v.vid AND item.lease_owner = $2 RETURNING id");
 	if (up.oom) {
-		rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
+		rc = kist_error_set(err, KIST_FAILED, "out of memory");
 		goto out;
 	}
-	if ((rc = a->cat->db->ops->exec(a->cat->db, up.s, np, p, id_row, &mine, a->err)) != KIST_OK)
+	if ((rc = a->cat->db->ops->exec(a->cat->db, up.s, np, p, id_row, &mine, err)) != KIST_OK)
 		goto out;
 	if (mine.oom) {
-		rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
+		rc = kist_error_set(err, KIST_FAILED, "out of memory");
 		goto out;
 	}
 	/* INSERT: $1 now, $2 host, then id, verdict, path, expected, found, detail */
@@ -471,9 +603,9 @@ static int write_chunk(struct audit *a, struct batch *b, size_t from, size_t to)
 		k++;
 	}
 	if (ins.oom)
-		rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
+		rc = kist_error_set(err, KIST_FAILED, "out of memory");
 	else if (k)
-		rc = a->cat->db->ops->exec(a->cat->db, ins.s, np, p, NULL, NULL, a->err);
+		rc = a->cat->db->ops->exec(a->cat->db, ins.s, np, p, NULL, NULL, err);
 out:
 	free(up.s);
 	free(ins.s);
@@ -483,58 +615,156 @@ out:
 	return rc;
 }
 
-static int write_range(struct audit *a, struct batch *b, size_t from, size_t to)
+/* Writes a batch's verdicts [from, to) in one transaction; after a lost
+ * connection, once more on a new one. */
+static int write_range(struct audit *a, struct batch *b, size_t from, size_t to,
+		       struct kist_error *err)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
-		int rc = fixity_begin(a->cat, a->err);
+		int rc = fixity_begin(a->cat, err);
 
 		for (size_t i = from; rc == KIST_OK && i < to; i++) {
 			struct claimed *c = &b->c[i];
 
-			if (c->busy)   /* held to the end of this run: not claimed again now */
-				rc = fixity_sql(a->cat, NULL, NULL, a->err,
+			/* held to the end of this run: not claimed again now (a cursor
+			 * never comes back to it) */
+			if (c->busy && !a->exclusive)
+				rc = fixity_sql(a->cat, NULL, NULL, err,
 						"UPDATE item SET lease_owner = $2 WHERE id = $1 AND"
 						" lease_owner = $3", "iss", c->id, a->busy_owner, a->owner);
 		}
 		if (rc == KIST_OK)
-			rc = write_chunk(a, b, from, to);
+			rc = write_chunk(a, b, from, to, err);
 		if (rc == KIST_OK)
-			rc = fixity_commit(a->cat, a->err);
+			rc = fixity_commit(a->cat, err);
 		if (rc == KIST_OK)
 			return KIST_OK;
 		fixity_rollback(a->cat);
-		if (attempt || a->cat->db->ops->reconnect(a->cat->db, a->err) != KIST_OK)
+		if (attempt || a->cat->db->ops->reconnect(a->cat->db, err) != KIST_OK)
 			return KIST_FAILED;
 		/* reconnected: the leases are still ours until they expire */
 	}
 	return KIST_FAILED;
 }
 
-/* Writes the verdicts delivered since the last flush, once the volume is
- * seen still there (else nothing more of this batch is written). */
-static int flush(struct hashing *h)
+/* Claims the next due items (at most limit), oldest check first: with a
+ * lease, or under the SQLite host lock after the cursor. */
+static int claim_batch(struct audit *a, struct batch *b, size_t limit, struct kist_error *err)
 {
-	struct audit *a = h->a;
-	size_t from = h->written, to = h->done;
+	int64_t now = fixity_now_ms(), due = a->opt->all ? a->run_start : now - a->vol->period_ms;
+	char sql[1024];
 	int rc;
 
-	if (to <= from || h->offline)
+	snprintf(sql, sizeof(sql),
+		 "UPDATE item SET lease_owner = $1, lease_until = $2 WHERE id IN (SELECT id FROM item"
+		 " WHERE volume_id = $3 AND expected IS NOT NULL AND last_check %s $4"
+		 " AND (lease_until IS NULL OR lease_until < $5) ORDER BY last_check, id LIMIT $6%s)"
+		 " RETURNING id, path, size, expected, last_check, inode",
+		 a->opt->all ? "<" : "<=", a->cat->db->ops->skip_locked);
+	if (a->exclusive) {
+		/* (last_check, id) after the cursor: items checked since have
+		 * a last_check past due, busy ones stay behind it */
+		rc = fixity_sql(a->cat, claim_row, b, err,
+				"SELECT id, path, size, expected, last_check, inode FROM item"
+				" WHERE volume_id = $1 AND expected IS NOT NULL"
+				" AND last_check <= $2 AND (last_check, id) > ($3, $4)"
+				" AND (lease_until IS NULL OR lease_until < $5)"
+				" ORDER BY last_check, id LIMIT $6", "iiiiii", a->vol->id,
+				a->opt->all ? a->run_start - 1 : due, a->cursor_check, a->cursor_id,
+				now, (int64_t)limit);
+		if (b->oom)
+			rc = kist_error_set(err, KIST_FAILED, "out of memory");
+		if (rc == KIST_OK && b->n) {
+			a->cursor_check = b->c[b->n - 1].last_check;
+			a->cursor_id = b->c[b->n - 1].id;
+		}
+		return rc;
+	}
+	rc = fixity_sql(a->cat, claim_row, b, err, sql, "siiiii", a->owner, now + a->lease_ms,
+			a->vol->id, due, now, (int64_t)limit);
+	if (rc != KIST_OK && !b->oom && b->n == 0 &&
+	    a->cat->db->ops->reconnect(a->cat->db, err) == KIST_OK) {
+		/* the server came back (PostgreSQL restarted): once more */
+		kist_error_clear(err);
+		rc = fixity_sql(a->cat, claim_row, b, err, sql, "siiiii", a->owner,
+				now + a->lease_ms, a->vol->id, due, now, (int64_t)limit);
+	}
+	if (b->oom)
+		rc = kist_error_set(err, KIST_FAILED, "out of memory");
+	if (rc == KIST_OK && b->n)
+		qsort(b->c, b->n, sizeof(*b->c), cmp_claimed);
+	return rc;
+}
+
+/* On the writer thread. A write happens only while the volume is seen still
+ * there (else nothing more of the audit is written). */
+static void run_job(void *arg)
+{
+	struct job *j = arg;
+	int64_t t0 = mono_ms();
+
+	kist_error_clear(&j->err);
+	if (j->kind == JOB_CLAIM) {
+		j->rc = claim_batch(j->a, j->b, j->to, &j->err);
+		return;
+	}
+	if (!volume_still_there(j->a)) {
+		j->offline = 1;
+		j->rc = KIST_OK;
+		return;
+	}
+	j->rc = write_range(j->a, j->b, j->from, j->to, &j->err);
+	j->ms_per_row = (double)(mono_ms() - t0) / (double)(j->to - j->from);
+}
+
+/* Hands a job to the writer (the last one must have been collected). */
+static void submit(struct hashing *h, enum job_kind kind, struct batch *b, size_t from, size_t to)
+{
+	struct job *j = &h->job;
+
+	j->kind = kind;
+	j->a = h->a;
+	j->b = b;
+	j->from = from;
+	j->to = to;
+	j->rc = KIST_OK;
+	j->offline = 0;
+	j->ms_per_row = 0;
+	if (kind == JOB_CLAIM)
+		h->next_state = 1;
+	else
+		b->submitted = to;
+	fixity_writer_submit(h->w, run_job, j);
+}
+
+/* Takes in the outcome of the writer's last job; the writer must be idle.
+ * Written verdicts are counted and reported here. */
+static int collect(struct hashing *h)
+{
+	struct job *j = &h->job;
+	struct audit *a = h->a;
+	enum job_kind kind = j->kind;
+
+	j->kind = JOB_NONE;
+	if (kind == JOB_NONE)
 		return KIST_OK;
-	if (!volume_still_there(a)) {
+	if (j->rc != KIST_OK) {
+		*a->err = j->err;
+		return j->rc;
+	}
+	if (kind == JOB_CLAIM) {
+		h->next_state = 2;
+		return KIST_OK;
+	}
+	if (j->offline) {
 		h->offline = 1;
 		return KIST_OK;
 	}
-	{
-		int64_t t0 = mono_ms();
-
-		if ((rc = write_range(a, h->b, from, to)) != KIST_OK)
-			return rc;
-		double per = (double)(mono_ms() - t0) / (double)(to - from);
-		a->write_ms_per_row = a->write_ms_per_row ? (a->write_ms_per_row + per) / 2 : per;
-	}
-	h->written = to;
-	for (size_t i = from; i < to; i++) {
-		struct claimed *c = &h->b->c[i];
+	a->write_ms_per_row = a->write_ms_per_row ? (a->write_ms_per_row + j->ms_per_row) / 2
+						  : j->ms_per_row;
+	j->b->written = j->to;
+	for (size_t i = j->from; i < j->to; i++) {
+		struct claimed *c = &j->b->c[i];
 
 		if (c->verdict < 0)
 			continue;
@@ -547,92 +777,132 @@ static int flush(struct hashing *h)
 	return KIST_OK;
 }
 
+/* Waits for the writer and takes in its last job. */
+static int settle(struct hashing *h)
+{
+	fixity_writer_wait(h->w);
+	return collect(h);
+}
+
+/* Hashes one claimed batch; the writer meanwhile writes what is delivered
+ * and claims the next batch, so the pipeline does not wait on the catalog
+ * between batches. */
+static int hash_batch(struct hashing *h)
+{
+	struct audit *a = h->a;
+	struct batch *b = h->cur;
+	struct kist_hash_item *items;
+	struct kist_pipeline_options po;
+	kist_algset algs = 0;
+	uint64_t bytes = 0;
+	size_t n;
+
+	/* --max-bytes: up to the first file that reaches it */
+	for (n = 0; n < b->n; n++) {
+		if (a->opt->max_bytes && a->res->bytes + bytes >= a->opt->max_bytes)
+			break;
+		bytes += b->c[n].size;
+	}
+	h->may_claim = n == b->n;
+	h->claim_at = a->exclusive ? 0 : a->res->bytes + bytes / 4 * 3;
+	if (!(items = calloc(n ? n : 1, sizeof(*items))))
+		return kist_error_set(a->err, KIST_FAILED, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		items[i].path = b->c[i].path;
+		items[i].size = UINT64_MAX;
+		algs |= algs_of(b->c[i].expected);
+	}
+	kist_pipeline_options_init(&po);
+	po.algs = algs ? algs : KIST_ALG_BIT(KIST_ALG_SHA256);
+	po.jobs = a->opt->jobs;
+	po.dirfd = a->volfd;
+	po.beneath = 1;
+	po.nofollow = 1;
+	po.progress = a->opt->progress;
+	po.cancel = &h->cancel;
+	{
+		/* a stopped run (budget) still delivered what it finished; a->err
+		 * is left to the catalog's errors, taken in by collect */
+		struct kist_error perr;
+
+		kist_error_clear(&perr);
+		kist_pipeline_run(&po, items, n, item_result, h, &perr);
+	}
+	free(items);
+	return h->rc;
+}
+
 static int check_items(struct audit *a)
 {
-	size_t limit = a->opt->batch ? a->opt->batch : 1024;
+	struct batch bufs[3] = { { 0 } };
+	struct hashing h = { .a = a, .w = a->w, .cur = &bufs[0], .next = &bufs[1] };
 	int rc = KIST_OK;
-	char sql[1024];
 
-	snprintf(sql, sizeof(sql),
-		 "UPDATE item SET lease_owner = $1, lease_until = $2 WHERE id IN (SELECT id FROM item"
-		 " WHERE volume_id = $3 AND expected IS NOT NULL AND last_check %s $4"
-		 " AND (lease_until IS NULL OR lease_until < $5) ORDER BY last_check, id LIMIT $6%s)"
-		 " RETURNING id, path, size, expected, last_check, inode",
-		 a->opt->all ? "<" : "<=", a->cat->db->ops->skip_locked);
-	while (rc == KIST_OK && !budget_spent(a)) {
-		struct batch b = { 0 };
-		struct kist_hash_item *items = NULL;
-		struct kist_pipeline_options po;
-		struct hashing h = { .a = a, .b = &b };
-		int64_t now = fixity_now_ms(), due = a->opt->all ? a->run_start : now - a->vol->period_ms;
-		size_t n;
-		uint64_t bytes = 0;
+	if (budget_spent(a))
+		goto done;
+	submit(&h, JOB_CLAIM, h.cur, 0, a->opt->batch ? a->opt->batch : 1024);
+	if ((rc = settle(&h)) != KIST_OK)
+		goto done;
+	h.next_state = 0;
+	while (h.cur->n && !budget_spent(a)) {
+		struct batch *spare;
 
-		rc = fixity_sql(a->cat, claim_row, &b, a->err, sql, "siiiii", a->owner,
-				now + a->lease_ms, a->vol->id, due, now, (int64_t)limit);
-		if (rc != KIST_OK && !b.oom && b.n == 0 &&
-		    a->cat->db->ops->reconnect(a->cat->db, a->err) == KIST_OK) {
-			/* the server came back (PostgreSQL restarted): once more */
-			kist_error_clear(a->err);
-			rc = fixity_sql(a->cat, claim_row, &b, a->err, sql, "siiiii", a->owner,
-					now + a->lease_ms, a->vol->id, due, now, (int64_t)limit);
-		}
-		if (b.oom)
-			rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
-		if (rc != KIST_OK || b.n == 0) {
-			batch_free(&b);
+		rc = hash_batch(&h);
+		if (rc == KIST_OK)
+			rc = settle(&h);
+		if (rc != KIST_OK || h.offline)
 			break;
-		}
-		qsort(b.c, b.n, sizeof(*b.c), cmp_claimed);
-		/* --max-bytes: up to the first file that reaches it */
-		for (n = 0; n < b.n; n++) {
-			if (a->opt->max_bytes && a->res->bytes + bytes >= a->opt->max_bytes)
-				break;
-			bytes += b.c[n].size;
-		}
-		if (!(items = calloc(n ? n : 1, sizeof(*items)))) {
-			rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
-		} else {
-			kist_algset algs = 0;
+		/* the previous batch is written: its room takes the one after next */
+		spare = h.prev ? h.prev : &bufs[2];
+		if (h.prev)
+			batch_free(h.prev);
+		if (h.may_claim && h.next_state == 0 && !a->stop) {
+			/* the batch ended before the next was claimed */
+			size_t want = claim_size(&h);
 
-			for (size_t i = 0; i < n; i++) {
-				items[i].path = b.c[i].path;
-				items[i].size = UINT64_MAX;
-				algs |= algs_of(b.c[i].expected);
+			if (want == 0) {
+				a->stop = a->res->budget_spent = 1;   /* no time for another file */
+			} else {
+				submit(&h, JOB_CLAIM, h.next, 0, want);
+				if ((rc = settle(&h)) != KIST_OK)
+					break;
 			}
-			kist_pipeline_options_init(&po);
-			po.algs = algs ? algs : KIST_ALG_BIT(KIST_ALG_SHA256);
-			po.jobs = a->opt->jobs;
-			po.dirfd = a->volfd;
-			po.beneath = 1;
-			po.nofollow = 1;
-			po.progress = a->opt->progress;
-			po.cancel = &h.cancel;
-			/* a stopped run (budget) still delivered what it finished */
-			kist_pipeline_run(&po, items, n, item_result, &h, a->err);
-			kist_error_clear(a->err);
 		}
-		free(items);
-		if (rc == KIST_OK)
-			rc = h.rc;
-		if (rc == KIST_OK)
-			rc = flush(&h);
-		if (rc == KIST_OK && h.offline) {
-			/* unmounted or swapped mid-audit: nothing read since counts */
-			kist_findings_add(a->findings,
-					  a->opt->fail_offline ? KIST_SEV_FAILURE : KIST_SEV_WARNING,
-					  "volume.offline", a->vol->name,
-					  "went offline during the audit (sentinel gone from %s); "
-					  "nothing read since recorded", a->vol->path);
-			a->res->volumes_offline++;
-			release_leases(a);
-			batch_free(&b);
-			return KIST_WARN;
+		/* this batch's last verdicts: written while the next one is hashed */
+		if (h.cur->done > h.cur->submitted)
+			submit(&h, JOB_WRITE, h.cur, h.cur->submitted, h.cur->done);
+		h.prev = h.cur;
+		if (h.next_state == 2) {
+			h.cur = h.next;
+			h.next = spare;
+		} else {
+			h.cur = spare;   /* empty: the loop ends */
 		}
-		if (rc == KIST_OK)
-			rc = release_leases(a);
-		batch_free(&b);
+		h.next_state = 0;
 	}
+	if (rc == KIST_OK)
+		rc = settle(&h);
+	if (rc == KIST_OK && !h.offline && h.prev && h.prev->done > h.prev->submitted) {
+		submit(&h, JOB_WRITE, h.prev, h.prev->submitted, h.prev->done);
+		rc = settle(&h);
+	}
+	if (rc == KIST_OK && h.offline) {
+		/* unmounted or swapped mid-audit: nothing read since counts */
+		kist_findings_add(a->findings, a->opt->fail_offline ? KIST_SEV_FAILURE : KIST_SEV_WARNING,
+				  "volume.offline", a->vol->name,
+				  "went offline during the audit (sentinel gone from %s); "
+				  "nothing read since recorded", a->vol->path);
+		a->res->volumes_offline++;
+		release_leases(a);
+		rc = KIST_WARN;
+	} else if (rc == KIST_OK) {
+		/* what was claimed and not checked (budget, claimed ahead) */
+		rc = release_leases(a);
+	}
+done:
+	fixity_writer_wait(h.w);
+	for (int i = 0; i < 3; i++)
+		batch_free(&bufs[i]);
 	return rc;
 }
 
@@ -913,6 +1183,44 @@ static int check_bag(struct audit *a, const struct tree_row *t, const char *abs)
 	return KIST_OK;
 }
 
+/* The items registered under a walked folder (prefix, "" for the whole
+ * volume): a job for the writer thread. */
+struct known_query {
+	struct audit *a;
+	struct entries *known;
+	const char *prefix;
+	int rc;
+	struct kist_error err;
+};
+
+static void known_query(void *arg)
+{
+	struct known_query *q = arg;
+	struct audit *a = q->a;
+
+	kist_error_clear(&q->err);
+	if (!*q->prefix) {
+		q->rc = fixity_sql(a->cat, known_row, q->known, &q->err,
+				   "SELECT id, path, size, expected, verdict FROM item WHERE volume_id = $1",
+				   "i", a->vol->id);
+	} else {
+		char sql[512], *lo = NULL, *hi = NULL;
+
+		/* byte order: "dir/" < everything below it < "dir0" */
+		snprintf(sql, sizeof(sql),
+			 "SELECT id, path, size, expected, verdict FROM item WHERE volume_id = $1 AND"
+			 " (path = $2 OR (path%s > $3 AND path%s < $4))", a->cat->db->ops->collate_bytes,
+			 a->cat->db->ops->collate_bytes);
+		if (asprintf(&lo, "%s/", q->prefix) < 0 || asprintf(&hi, "%s0", q->prefix) < 0)
+			q->rc = kist_error_set(&q->err, KIST_FAILED, "out of memory");
+		else
+			q->rc = fixity_sql(a->cat, known_row, q->known, &q->err, sql, "isss",
+					   a->vol->id, q->prefix, lo, hi);
+		free(lo);
+		free(hi);
+	}
+}
+
 static int scan_tree(struct audit *a, const struct tree_row *t)
 {
 	struct entries seen = { 0 }, known = { 0 }, bags = { 0 };
@@ -922,6 +1230,7 @@ static int scan_tree(struct audit *a, const struct tree_row *t)
 	struct entry **unknown = NULL;
 	struct kist_hash_item *items = NULL;
 	struct new_hash nh = { 0 };
+	struct known_query kq = { 0 };
 	size_t nunknown = 0, i, j;
 	char *abs = NULL, *root = NULL, *prefix = NULL;
 	int is_bag = strcmp(t->kind, "bag") == 0, rc;
@@ -966,36 +1275,23 @@ static int scan_tree(struct audit *a, const struct tree_row *t)
 		free(bags.e[i].path);
 		bags.e[i] = bags.e[--bags.n];
 	}
-	/* A tree that is gone as a whole: its files are judged one by one. */
-	if (kist_walk(root, &wo, scan_file, &w, wf, a->err) != KIST_OK) {
-		kist_error_clear(a->err);
-		if (seen.oom) {
-			rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
-			goto out;
-		}
-	}
 	/* what the catalog holds under the walked folder, whichever tree
-	 * registered it, but for other bags */
-	if (!*w.prefix) {
-		rc = fixity_sql(a->cat, known_row, &known, a->err,
-				"SELECT id, path, size, expected, verdict FROM item WHERE volume_id = $1",
-				"i", a->vol->id);
-	} else {
-		char sql[512], *lo = NULL, *hi = NULL;
-
-		/* byte order: "dir/" < everything below it < "dir0" */
-		snprintf(sql, sizeof(sql),
-			 "SELECT id, path, size, expected, verdict FROM item WHERE volume_id = $1 AND"
-			 " (path = $2 OR (path%s > $3 AND path%s < $4))", a->cat->db->ops->collate_bytes,
-			 a->cat->db->ops->collate_bytes);
-		if (asprintf(&lo, "%s/", w.prefix) < 0 || asprintf(&hi, "%s0", w.prefix) < 0)
-			rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
-		else
-			rc = fixity_sql(a->cat, known_row, &known, a->err, sql, "isss", a->vol->id,
-					w.prefix, lo, hi);
-		free(lo);
-		free(hi);
+	 * registered it, but for other bags: read by the writer thread while
+	 * this one walks the folder */
+	kq.a = a;
+	kq.known = &known;
+	kq.prefix = w.prefix;
+	fixity_writer_submit(a->w, known_query, &kq);
+	/* A tree that is gone as a whole: its files are judged one by one. */
+	if (kist_walk(root, &wo, scan_file, &w, wf, a->err) != KIST_OK)
+		kist_error_clear(a->err);
+	fixity_writer_wait(a->w);
+	if (seen.oom) {
+		rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
+		goto out;
 	}
+	if ((rc = kq.rc) != KIST_OK)
+		*a->err = kq.err;
 	if (known.oom)
 		rc = kist_error_set(a->err, KIST_FAILED, "out of memory");
 	if (rc != KIST_OK)
@@ -1366,9 +1662,18 @@ static int audit_volume(struct audit *a, struct fixity_volume *v)
 		close(a->volfd);
 		return KIST_OK;
 	}
+	if (!(a->w = fixity_writer_new())) {
+		if (lockfd >= 0)
+			close(lockfd);
+		close(a->volfd);
+		return kist_error_set(a->err, KIST_FAILED, "out of memory");
+	}
 	a->res->volumes_audited++;
 	/* holding the host's lock (SQLite): leases from this host are a crashed run's */
 	rc = KIST_OK;
+	a->exclusive = lockfd >= 0 && a->cat->db->ops->local;
+	a->cursor_check = INT64_MIN;
+	a->cursor_id = INT64_MIN;
 	if (lockfd >= 0)
 		rc = fixity_sql(a->cat, NULL, NULL, a->err,
 				"UPDATE item SET lease_owner = NULL, lease_until = NULL"
@@ -1400,6 +1705,8 @@ static int audit_volume(struct audit *a, struct fixity_volume *v)
 			   "UPDATE item SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1",
 			   "s", a->busy_owner);
 	}
+	fixity_writer_free(a->w);
+	a->w = NULL;
 	if (lockfd >= 0)
 		close(lockfd);
 	close(a->volfd);

@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -152,7 +153,8 @@ static int sq_exec(struct fixity_db *base, const char *sql, int n, const char *c
 	if (!(st = prepare(db, sql, err)))
 		return KIST_FAILED;
 	for (int i = 0; i < n; i++) {
-		rc = params[i] ? sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_TRANSIENT)
+		/* STATIC: the parameters outlive the statement's run below */
+		rc = params[i] ? sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_STATIC)
 			       : sqlite3_bind_null(st, i + 1);
 		if (rc != SQLITE_OK) {
 			status = sq_error(db, rc, err, "cannot bind");
@@ -214,6 +216,11 @@ static int sq_reconnect(struct fixity_db *base, struct kist_error *err)
 	return kist_error_set(err, KIST_FAILED, "catalog %s: lost", ((struct sqlite_db *)base)->path);
 }
 
+static int64_t sq_changes(struct fixity_db *base)
+{
+	return sqlite3_changes(((struct sqlite_db *)base)->h);
+}
+
 static void sq_close(struct fixity_db *base)
 {
 	struct sqlite_db *db = (struct sqlite_db *)base;
@@ -269,6 +276,8 @@ static const struct fixity_db_ops sqlite_ops = {
 	.close = sq_close,
 	.skip_locked = "",
 	.collate_bytes = "",
+	.local = 1,
+	.changes = sq_changes,
 	.migrations = sqlite_migrations,
 	.nmigrations = (int)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0])),
 };
@@ -306,12 +315,22 @@ static int check_local(const char *path, struct kist_error *err)
 	return rc;
 }
 
+/* SQLite's allocation statistics take a global mutex around every malloc,
+ * which an audit's writer thread pays thousands of times: kist never reads
+ * them. Only possible before SQLite starts (else it says MISUSE: harmless). */
+static void no_memstatus(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int fixity_sqlite_open(const char *path, struct fixity_db **out, struct kist_error *err)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct sqlite_db *db;
 	int rc;
 
 	*out = NULL;
+	pthread_once(&once, no_memstatus);
 	if (check_local(path, err) != KIST_OK)
 		return KIST_FAILED;
 	if (!(db = calloc(1, sizeof(*db))) || !(db->path = strdup(path))) {
@@ -319,8 +338,10 @@ int fixity_sqlite_open(const char *path, struct fixity_db **out, struct kist_err
 		return kist_error_set(err, KIST_FAILED, "out of memory");
 	}
 	db->base.ops = &sqlite_ops;
+	/* NOMUTEX: one thread at a time uses the connection (an audit's writer
+	 * thread while the auditing thread waits), so its mutex is pure cost */
 	rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				   SQLITE_OPEN_NOFOLLOW, NULL);
+				   SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		if (db->h)
 			kist_error_set(err, KIST_FAILED, "cannot open catalog %s: %s", path,
@@ -333,11 +354,17 @@ int fixity_sqlite_open(const char *path, struct fixity_db **out, struct kist_err
 	sqlite3_busy_timeout(db->h, 10000);
 	sqlite3_extended_result_codes(db->h, 0);
 	/* WAL: readers (report) never wait for the audit writing; NORMAL sync
-	 * is durable across a crash of kist, and a power loss costs at most
-	 * the last transactions, never the catalog. */
+	 * (no fsync at each commit, only at checkpoints) is durable across a
+	 * crash of kist, and a power loss costs at most the last transactions,
+	 * never the catalog: an audit's lost verdicts leave their files due,
+	 * and the next audit, which resumes where the catalog says, checks
+	 * them again. */
 	if (sq_simple(db, "PRAGMA journal_mode=WAL", err) != KIST_OK ||
 	    sq_simple(db, "PRAGMA synchronous=NORMAL", err) != KIST_OK ||
 	    sq_simple(db, "PRAGMA foreign_keys=ON", err) != KIST_OK ||
+	    /* statement journals of the many-row writes stay in memory, not in
+	     * temporary files created and deleted for each batch */
+	    sq_simple(db, "PRAGMA temp_store=MEMORY", err) != KIST_OK ||
 	    /* an audit touches each page of a big catalog again and again */
 	    sq_simple(db, "PRAGMA cache_size=-65536", err) != KIST_OK) {
 		sq_close(&db->base);

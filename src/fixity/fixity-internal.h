@@ -28,6 +28,12 @@ struct fixity_db_ops {
 	void (*close)(struct fixity_db *db);
 	const char *skip_locked;          /* appended to the claiming SELECT */
 	const char *collate_bytes;        /* ORDER BY ... in byte order */
+	/* Statements cost no round trip (SQLite, in process): many rows are
+	 * written with one statement prepared once and run per row, rather
+	 * than one long statement parsed for each chunk. */
+	int local;
+	/* Rows the last INSERT/UPDATE/DELETE changed (local backends only). */
+	int64_t (*changes)(struct fixity_db *db);
 	/* Schema steps: migrations[i] brings version i to i+1. */
 	const char *const *migrations;
 	int nmigrations;
@@ -100,5 +106,17 @@ char *fixity_algs_format(kist_algset algs);
 int fixity_record_check(struct kist_catalog *cat, int64_t item, int64_t when, int verdict,
 			const char *path, const char *expected, const char *found,
 			const char *detail, struct kist_error *err);
+
+/* A thread that runs catalog jobs one at a time (writer.c), so an audit
+ * hashes on while verdicts are written. The caller must not use the catalog
+ * while a job runs: fixity_writer_wait first. submit waits for the job
+ * before; without a thread (out of resources) jobs run at once, inline. */
+typedef void (*fixity_job_fn)(void *arg);
+struct fixity_writer;
+struct fixity_writer *fixity_writer_new(void);
+int fixity_writer_busy(struct fixity_writer *w);
+void fixity_writer_submit(struct fixity_writer *w, fixity_job_fn fn, void *arg);
+void fixity_writer_wait(struct fixity_writer *w);
+void fixity_writer_free(struct fixity_writer *w);
 
 #endif
