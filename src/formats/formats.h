@@ -50,6 +50,29 @@ void kpat_lengths(struct kpat *p);
 int64_t kpat_match(const struct kpat *p, const unsigned char *buf, size_t len, size_t pos,
 		   int dir, uint64_t lo, uint64_t hi, uint64_t *budget);
 
+/* --- guards (guard.c) -------------------------------------------------------- */
+
+/* Bytes every match of a subsequence has at fixed distances from its
+ * anchor: forward from the anchor's start (BOF, floating), or backward from
+ * its end (EOF: off 0 is the anchor's last byte). */
+#define KGUARD_MAX 4
+
+struct kguard {
+	int n;                            /* sets tested */
+	uint16_t off[KGUARD_MAX];
+	unsigned char set[KGUARD_MAX][32];
+	int scan;                         /* a set of one byte, searched for with memchr, or -1 */
+	unsigned char byte;               /* its byte */
+};
+
+/* Built from the pattern at the anchor point and, when that has a fixed
+ * length, the one after it (anchor then right, or anchor then left). */
+void kguard_build(struct kguard *g, const struct kpat *first, const struct kpat *then, int dir);
+/* The first anchor start in [*pos, hi] (the last anchor end in [lo, *end])
+ * where the guard holds: 1 with *pos (*end) moved there, or 0 if none. */
+int kguard_next(const struct kguard *g, const unsigned char *buf, size_t len, uint64_t *pos, uint64_t hi);
+int kguard_prev(const struct kguard *g, const unsigned char *buf, uint64_t *end, uint64_t lo);
+
 /* --- signatures (signature.c) ---------------------------------------------- */
 
 enum kref { REF_BOF, REF_EOF, REF_VAR };
@@ -57,7 +80,7 @@ enum kref { REF_BOF, REF_EOF, REF_VAR };
 struct ksubseq {
 	struct kpat anchor, left, right;  /* left: file order, matched backwards */
 	uint32_t min_off, max_off;        /* max KPAT_INF when unbounded */
-	int first_byte, last_byte;        /* anchor's first / last byte when literal, -1 */
+	struct kguard guard;              /* forward for BOF/floating, backward for EOF */
 };
 
 struct kbyteseq {
@@ -68,8 +91,9 @@ struct kbyteseq {
 
 struct ksig {
 	long id;
-	struct kbyteseq *seqs;
+	struct kbyteseq *seqs;            /* the narrowest first (order_seqs) */
 	size_t nseqs;
+	size_t first_seq;                 /* the first in the file's order */
 	uint64_t weight;                  /* bytes it pins down, for ordering */
 	size_t *formats;                  /* indexes of formats using it */
 	size_t nformats;

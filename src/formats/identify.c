@@ -266,14 +266,19 @@ static void match_one(const struct kist_identifier *id, uint32_t i, const struct
 	}
 }
 
+static inline int has_pair(const uint64_t *bits, const unsigned char *at)
+{
+	size_t pair = (size_t)at[0] << 8 | at[1];
+
+	return (bits[pair >> 6] >> (pair & 63)) & 1;
+}
+
 /* The signatures whose key starts at offset p of the head. */
 static void scan_at(const struct kist_identifier *id, const struct kview *v, size_t p, unsigned char *tried,
 		    struct hits *hs)
 {
 	size_t key = (size_t)v->head[p] << 8 | v->head[p + 1];
 
-	if (!(id->scan_bits[key >> 6] & ((uint64_t)1 << (key & 63))))
-		return;
 	for (uint32_t k = id->scan_index[key]; k < id->scan_index[key + 1]; k++) {
 		uint32_t i = id->scan_sigs[k];
 		const struct ksig *s = &id->sigs[i];
@@ -302,15 +307,15 @@ static void match_main(const struct kist_identifier *id, const struct kview *v, 
 	/* densely where any key may start, then every far_step-th offset */
 	size_t dense = v->headlen < id->near_end ? v->headlen : id->near_end, S = id->far_step;
 
-	for (size_t p = 0; p + 1 < dense + 1 && p + 1 < v->headlen; p++)
-		scan_at(id, v, p, tried, hs);
+	for (size_t p = 0; p < dense && p + 1 < v->headlen; p++)
+		if (has_pair(id->scan_bits, v->head + p))
+			scan_at(id, v, p, tried, hs);
 	for (size_t q = dense - dense % S; q + 1 < v->headlen; q += S) {
-		size_t pair = (size_t)v->head[q] << 8 | v->head[q + 1];
-
-		if (!(id->far_bits[pair >> 6] & ((uint64_t)1 << (pair & 63))))
+		if (!has_pair(id->far_bits, v->head + q))
 			continue;
 		for (size_t j = 0; j < S && j <= q; j++)
-			scan_at(id, v, q - j, tried, hs);
+			if (has_pair(id->scan_bits, v->head + q - j))
+				scan_at(id, v, q - j, tried, hs);
 	}
 	free(tried);
 }

@@ -20,6 +20,11 @@
 #define MAX_REPORTED 20
 #define NEAR_MAX 8192         /* keys found only this far in are scanned densely */
 
+static uint64_t add_sat64(uint64_t a, uint64_t b)
+{
+	return a == UINT64_MAX || b == UINT64_MAX || a + b < a ? UINT64_MAX : a + b;
+}
+
 struct loader {
 	struct kist_identifier *id;
 	const char *file;
@@ -272,12 +277,6 @@ static int parse_sub(const xmlNode *n, struct ksubseq *s, uint64_t *order, char 
 	}
 	if (build_side(&s->left, fr, nfr, 1, why, wl) < 0 || build_side(&s->right, fr, nfr, 0, why, wl) < 0)
 		goto out;
-	s->first_byte = s->anchor.e[0].type == KP_LIT ? s->anchor.e[0].bytes[0] : -1;
-	{
-		const struct kpat_elem *le = &s->anchor.e[s->anchor.n - 1];
-
-		s->last_byte = le->type == KP_LIT ? le->bytes[le->len - 1] : -1;
-	}
 	rc = 0;
 out:
 	for (size_t i = 0; i < nfr; i++)
@@ -366,6 +365,10 @@ static int parse_byteseq(const xmlNode *n, struct kbyteseq *bs, char *why, size_
 
 		if (!first)
 			bs->subs[i].max_off = KPAT_INF;
+		if (bs->ref == REF_EOF)
+			kguard_build(&bs->subs[i].guard, &bs->subs[i].anchor, &bs->subs[i].left, -1);
+		else
+			kguard_build(&bs->subs[i].guard, &bs->subs[i].anchor, &bs->subs[i].right, 1);
 	}
 	return 0;
 fail:
@@ -381,6 +384,103 @@ fail:
 static uint64_t pat_weight(const struct kpat *p)
 {
 	return p->minlen == UINT64_MAX ? 0 : p->minlen;
+}
+
+/* How far the search of a byte sequence can range: over the window of the
+ * subsequence matched first, or the whole view when that is unbounded. */
+static uint64_t seq_reach(const struct kbyteseq *bs)
+{
+	const struct ksubseq *ss = &bs->subs[bs->ref == REF_EOF ? bs->nsubs - 1 : 0];
+
+	if (bs->ref == REF_VAR || ss->max_off == KPAT_INF)
+		return UINT64_MAX;
+	return (uint64_t)ss->max_off - ss->min_off;
+}
+
+/* Every byte sequence must match, each on its own, so they are tried the
+ * narrowest first: a signature then fails at the cheapest test. Only the
+ * span of the first in the file's order is reported; first_seq keeps it. */
+static void order_seqs(struct ksig *s)
+{
+	for (size_t i = 1; i < s->nseqs; i++)
+		for (size_t j = i; j > 0 && seq_reach(&s->seqs[j - 1]) > seq_reach(&s->seqs[j]); j--) {
+			struct kbyteseq t = s->seqs[j];
+
+			s->seqs[j] = s->seqs[j - 1];
+			s->seqs[j - 1] = t;
+			if (s->first_seq == j)
+				s->first_seq = j - 1;
+			else if (s->first_seq == j - 1)
+				s->first_seq = j;
+		}
+}
+
+static uint64_t elem_maxlen(const struct kpat_elem *e)
+{
+	uint64_t mx = 0;
+
+	switch (e->type) {
+	case KP_LIT:
+	case KP_NOTSEQ: return e->len;
+	case KP_SET: return 1;
+	case KP_GAP: return e->max == KPAT_INF ? UINT64_MAX : e->max;
+	default:
+		for (size_t a = 0; a < e->nalts; a++)
+			if (e->alts[a].maxlen > mx)
+				mx = e->alts[a].maxlen;
+		return mx;
+	}
+}
+
+/* The key: a literal of two bytes or more that any match of the signature
+ * has in the head, for the one-pass scan (identify.c) to find before the
+ * signature is tried: a literal element (outside alternatives) of the left
+ * fragments, anchor or right fragments of a BOF or floating subsequence.
+ * key_limit bounds where it starts: known for the first subsequence of a
+ * BOF sequence with a window, when what comes before the literal has a
+ * bounded length. A key that can only start in the first NEAR_MAX bytes is
+ * preferred (those are scanned at every offset, as short keys need); else
+ * the longest, as the rest of the head is sampled at a step one less than
+ * the shortest such key. */
+static void choose_key(struct ksig *s)
+{
+	int near = 0;
+
+	s->key = NULL;
+	s->keylen = 0;
+	s->key_limit = UINT64_MAX;
+	for (size_t i = 0; i < s->nseqs; i++) {
+		if (s->seqs[i].ref == REF_EOF)
+			continue;
+		for (size_t j = 0; j < s->seqs[i].nsubs; j++) {
+			const struct ksubseq *ss = &s->seqs[i].subs[j];
+			const struct kpat *chain[3] = { &ss->left, &ss->anchor, &ss->right };
+			uint64_t before = 0;   /* the most bytes the chain can have before e */
+
+			if (s->seqs[i].ref != REF_BOF || j != 0 || ss->max_off == KPAT_INF)
+				before = UINT64_MAX;
+			else
+				before = ss->max_off;
+			for (int c = 0; c < 3; c++)
+				for (size_t k = 0; k < chain[c]->n; k++) {
+					const struct kpat_elem *e = &chain[c]->e[k];
+					uint64_t lim = before == UINT64_MAX ? UINT64_MAX : before + 1;
+					int e_near = lim <= NEAR_MAX;
+
+					before = add_sat64(before, elem_maxlen(e));
+					if (e->type != KP_LIT || e->len < 2)
+						continue;
+					/* near first; then longer; between equals, the bounded one */
+					if (e_near > near || (e_near == near && (e->len > s->keylen ||
+					    (e->len == s->keylen && lim < s->key_limit)))) {
+						s->key = e->bytes;
+						s->keylen = e->len;
+						s->key_limit = lim;
+						near = e_near;
+					}
+				}
+		}
+	}
 }
 
 static int parse_sig(const xmlNode *n, struct ksig *s, char *why, size_t wl)
@@ -412,6 +512,7 @@ static int parse_sig(const xmlNode *n, struct ksig *s, char *why, size_t wl)
 		snprintf(why, wl, "signature without byte sequences");
 		return -1;
 	}
+	order_seqs(s);
 	for (size_t i = 0; i < s->nseqs; i++)
 		for (size_t j = 0; j < s->seqs[i].nsubs; j++) {
 			const struct ksubseq *ss = &s->seqs[i].subs[j];
@@ -433,31 +534,7 @@ static int parse_sig(const xmlNode *n, struct ksig *s, char *why, size_t wl)
 			break;
 		}
 	}
-	/* the longest literal an anchor of a BOF or floating sequence starts
-	 * with, and where that anchor can start at the latest (bounded for the
-	 * first subsequence of a BOF sequence with a window) */
-	s->key_limit = UINT64_MAX;
-	for (size_t i = 0; i < s->nseqs; i++) {
-		if (s->seqs[i].ref == REF_EOF)
-			continue;
-		for (size_t j = 0; j < s->seqs[i].nsubs; j++) {
-			const struct ksubseq *ss = &s->seqs[i].subs[j];
-			const struct kpat_elem *e = &ss->anchor.e[0];
-			uint64_t lim = UINT64_MAX;
-
-			if (e->type != KP_LIT || e->len < 2)
-				continue;
-			if (s->seqs[i].ref == REF_BOF && j == 0 && ss->max_off != KPAT_INF &&
-			    ss->left.maxlen != UINT64_MAX)
-				lim = (uint64_t)ss->max_off + ss->left.maxlen + 1;
-			/* longer keys first; between equals, the bounded one */
-			if (e->len > s->keylen || (e->len == s->keylen && lim < s->key_limit)) {
-				s->key = e->bytes;
-				s->keylen = e->len;
-				s->key_limit = lim;
-			}
-		}
-	}
+	choose_key(s);
 	/* a quick byte test for "this exact byte at this offset from BOF" */
 	for (size_t i = 0; i < s->nseqs; i++) {
 		const struct ksubseq *ss = &s->seqs[i].subs[0];
