@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <kist/identify.h>
 
@@ -100,9 +101,9 @@ struct ksig {
 	int fixed_prefilter;              /* offset of a byte to test first, -1 */
 	int prefilter_byte;
 	int eof_prefilter, eof_byte;      /* the same, counted back from EOF */
-	const unsigned char *key;         /* a literal some anchor in the head starts */
-	size_t keylen;                    /* with (for the one-pass scan), or NULL */
-	uint64_t key_limit;               /* the key starts before this, UINT64_MAX */
+	const unsigned char *key;         /* a literal every match has in the head */
+	size_t keylen;                    /* (for the one-pass scan, scan.c), or NULL */
+	uint64_t key_min, key_limit;      /* it starts in [key_min, key_limit) */
 };
 
 struct kformat {
@@ -155,15 +156,11 @@ struct kist_identifier {
 	size_t n_by_byte0[256];
 	uint32_t *general;
 	size_t ngeneral;
-	uint32_t *scan_index;             /* 65537 offsets into scan_sigs, by 2-byte key */
+	uint32_t *scan_index;             /* 65537 offsets into scan_sigs, by kpair() of the key */
 	uint32_t *scan_sigs;
-	uint64_t scan_bits[1024];         /* keys with signatures, a bit each */
-	/* Beyond near_end only "far" signatures (floating, several
-	 * subsequences, unbounded windows) can start; the scan samples every
-	 * far_step-th offset there: far_bits holds each far key's first
-	 * far_step pairs. */
-	size_t near_end, far_step;
-	uint64_t far_bits[1024];
+	uint64_t scan_bits[1024];         /* first pairs of keys, a bit each */
+	struct kstage *stages;            /* the scan of the head (scan.c) */
+	size_t nstages;
 	struct kext {
 		char *ext;                /* lower case */
 		size_t format;
@@ -174,6 +171,34 @@ struct kist_identifier {
 	int magic_key_ok;
 	int magic_failed;
 };
+
+/* The 2-byte key of the scan tables at p: two bytes as one load (the same
+ * function builds the tables, so byte order does not matter). */
+static inline size_t kpair(const unsigned char *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	return v;
+}
+
+/* --- the scan for keys (scan.c) ---------------------------------------------- */
+
+/* Key starts in [from, to) are found by samples every step bytes, whose
+ * pair bits holds: the first step pairs of each key that can start there. */
+struct kstage {
+	uint64_t from, to;
+	size_t step;
+	uint64_t *bits;                   /* 1024 words */
+};
+
+int kscan_build(struct kist_identifier *id);
+void kscan_free(struct kist_identifier *id);
+/* Calls found(arg, p) for the offsets p of head where a key may start (its
+ * first pair is in scan_bits); every key occurrence in its [key_min,
+ * key_limit) is among them. */
+void kscan_run(const struct kist_identifier *id, const unsigned char *head, size_t len,
+	       void (*found)(void *arg, size_t p), void *arg);
 
 int ksig_load_droid(struct kist_identifier *id, const char *file, struct kist_findings *fs,
 		    struct kist_error *err);

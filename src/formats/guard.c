@@ -29,10 +29,11 @@ static void set_add(unsigned char *set, unsigned b)
 
 static int set_count(const unsigned char *set)
 {
+	static const unsigned char nibble[16] = { 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4 };
 	int n = 0;
 
 	for (int i = 0; i < 32; i++)
-		n += __builtin_popcount(set[i]);
+		n += nibble[set[i] & 15] + nibble[set[i] >> 4];
 	return n;
 }
 

@@ -415,6 +415,23 @@ static void order_seqs(struct ksig *s)
 		}
 }
 
+static uint64_t elem_minlen(const struct kpat_elem *e)
+{
+	uint64_t mn = UINT64_MAX;
+
+	switch (e->type) {
+	case KP_LIT:
+	case KP_NOTSEQ: return e->len;
+	case KP_SET: return 1;
+	case KP_GAP: return e->min;
+	default:
+		for (size_t a = 0; a < e->nalts; a++)
+			if (e->alts[a].minlen < mn)
+				mn = e->alts[a].minlen;
+		return e->nalts ? mn : 0;
+	}
+}
+
 static uint64_t elem_maxlen(const struct kpat_elem *e)
 {
 	uint64_t mx = 0;
@@ -448,6 +465,7 @@ static void choose_key(struct ksig *s)
 
 	s->key = NULL;
 	s->keylen = 0;
+	s->key_min = 0;
 	s->key_limit = UINT64_MAX;
 	for (size_t i = 0; i < s->nseqs; i++) {
 		if (s->seqs[i].ref == REF_EOF)
@@ -455,19 +473,19 @@ static void choose_key(struct ksig *s)
 		for (size_t j = 0; j < s->seqs[i].nsubs; j++) {
 			const struct ksubseq *ss = &s->seqs[i].subs[j];
 			const struct kpat *chain[3] = { &ss->left, &ss->anchor, &ss->right };
-			uint64_t before = 0;   /* the most bytes the chain can have before e */
+			int first = s->seqs[i].ref == REF_BOF && j == 0;
+			/* the fewest and the most bytes from BOF before e */
+			uint64_t least = first ? ss->min_off : 0;
+			uint64_t most = first && ss->max_off != KPAT_INF ? ss->max_off : UINT64_MAX;
 
-			if (s->seqs[i].ref != REF_BOF || j != 0 || ss->max_off == KPAT_INF)
-				before = UINT64_MAX;
-			else
-				before = ss->max_off;
 			for (int c = 0; c < 3; c++)
 				for (size_t k = 0; k < chain[c]->n; k++) {
 					const struct kpat_elem *e = &chain[c]->e[k];
-					uint64_t lim = before == UINT64_MAX ? UINT64_MAX : before + 1;
+					uint64_t lo = least, lim = most == UINT64_MAX ? UINT64_MAX : most + 1;
 					int e_near = lim <= NEAR_MAX;
 
-					before = add_sat64(before, elem_maxlen(e));
+					least = add_sat64(least, elem_minlen(e));
+					most = add_sat64(most, elem_maxlen(e));
 					if (e->type != KP_LIT || e->len < 2)
 						continue;
 					/* near first; then longer; between equals, the bounded one */
@@ -475,6 +493,7 @@ static void choose_key(struct ksig *s)
 					    (e->len == s->keylen && lim < s->key_limit)))) {
 						s->key = e->bytes;
 						s->keylen = e->len;
+						s->key_min = lo;
 						s->key_limit = lim;
 						near = e_near;
 					}
@@ -1091,39 +1110,13 @@ int ksig_index(struct kist_identifier *id)
 		if (s->fixed_prefilter == 0)
 			id->n_by_byte0[s->prefilter_byte]++;
 		else if (s->fixed_prefilter < 0 && s->key)
-			count[(size_t)s->key[0] << 8 | s->key[1]]++;
+			count[kpair(s->key)]++;
 	}
 	for (size_t k = 0; k < 65536; k++)
 		if (count[k])
 			id->scan_bits[k >> 6] |= (uint64_t)1 << (k & 63);
-	/* near: keys that can only start in the first NEAR_MAX bytes */
-	id->near_end = 0;
-	id->far_step = SIZE_MAX;
-	for (size_t i = 0; i < id->nsigs; i++) {
-		const struct ksig *s = &id->sigs[i];
-
-		if (s->fixed_prefilter >= 0 || !s->key)
-			continue;
-		if (s->key_limit <= NEAR_MAX) {
-			if (s->key_limit > id->near_end)
-				id->near_end = (size_t)s->key_limit;
-		} else if (s->keylen - 1 < id->far_step) {
-			id->far_step = s->keylen - 1;
-		}
-	}
-	if (id->far_step == SIZE_MAX)
-		id->far_step = 1;
-	for (size_t i = 0; i < id->nsigs; i++) {
-		const struct ksig *s = &id->sigs[i];
-
-		if (s->fixed_prefilter >= 0 || !s->key || s->key_limit <= NEAR_MAX)
-			continue;
-		for (size_t j = 0; j < id->far_step; j++) {
-			size_t k = (size_t)s->key[j] << 8 | s->key[j + 1];
-
-			id->far_bits[k >> 6] |= (uint64_t)1 << (k & 63);
-		}
-	}
+	if (kscan_build(id) < 0)
+		goto out;
 	for (int b = 0; b < 256; b++)
 		if (id->n_by_byte0[b] && !(id->by_byte0[b] = calloc(id->n_by_byte0[b], sizeof(uint32_t))))
 			goto out;
@@ -1136,7 +1129,7 @@ int ksig_index(struct kist_identifier *id)
 		if (s->fixed_prefilter == 0) {
 			id->by_byte0[s->prefilter_byte][fill[s->prefilter_byte]++] = (uint32_t)i;
 		} else if (s->fixed_prefilter < 0 && s->key) {
-			size_t k = (size_t)s->key[0] << 8 | s->key[1];
+			size_t k = kpair(s->key);
 
 			id->scan_sigs[id->scan_index[k] + count[k]++] = (uint32_t)i;
 		} else {
@@ -1171,6 +1164,7 @@ out:
 
 void ksig_free_all(struct kist_identifier *id)
 {
+	kscan_free(id);
 	for (int b = 0; b < 256; b++)
 		free(id->by_byte0[b]);
 	free(id->general);
