@@ -217,6 +217,18 @@ struct kview {
 	uint64_t size;
 };
 
+/* The quick byte tests of a signature: 0 if it cannot match. */
+static inline int ksig_may_match(const struct ksig *s, const struct kview *v)
+{
+	if (s->fixed_prefilter >= 0 && ((uint64_t)s->fixed_prefilter >= v->headlen ||
+					v->head[s->fixed_prefilter] != (unsigned char)s->prefilter_byte))
+		return 0;
+	if (s->eof_prefilter >= 0 && ((uint64_t)s->eof_prefilter >= v->taillen ||
+				      v->tail[v->taillen - 1 - (size_t)s->eof_prefilter] != (unsigned char)s->eof_byte))
+		return 0;
+	return 1;
+}
+
 /* Does signature s match? Fills the span of its first byte sequence. Each
  * signature may take a bounded number of matching steps, taken from
  * *file_budget too; at 0 nothing more matches (a hostile signature file

@@ -256,12 +256,13 @@ static void match_sigs(const struct ksig *sigs, size_t nsigs, const struct kview
 	}
 }
 
-static void match_one(const struct kist_identifier *id, uint32_t i, const struct kview *v, struct hits *hs)
+static inline void match_one(const struct kist_identifier *id, uint32_t i, const struct kview *v,
+			     struct hits *hs)
 {
 	const struct ksig *s = &id->sigs[i];
 	struct hit h = { .sig = s->id, .weight = s->weight };
 
-	if (!hs->budget || !ksig_match(s, v, &h.off, &h.end, &hs->budget))
+	if (!hs->budget || !ksig_may_match(s, v) || !ksig_match(s, v, &h.off, &h.end, &hs->budget))
 		return;
 	for (size_t f = 0; f < s->nformats; f++) {
 		h.format = s->formats[f];

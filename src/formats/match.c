@@ -842,16 +842,8 @@ static int ksig_match_budget(const struct ksig *s, const struct kview *v, uint64
 	uint64_t budget = *budgetp;
 	int r = 0;
 
-	if (s->fixed_prefilter >= 0) {
-		if ((uint64_t)s->fixed_prefilter >= v->headlen ||
-		    v->head[s->fixed_prefilter] != (unsigned char)s->prefilter_byte)
-			goto out;
-	}
-	if (s->eof_prefilter >= 0) {
-		if ((uint64_t)s->eof_prefilter >= v->taillen ||
-		    v->tail[v->taillen - 1 - (size_t)s->eof_prefilter] != (unsigned char)s->eof_byte)
-			goto out;
-	}
+	if (!ksig_may_match(s, v))
+		goto out;
 	for (size_t i = 0; i < s->nseqs; i++) {
 		uint64_t o, e;
 
