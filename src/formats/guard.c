@@ -13,12 +13,11 @@
  * position that lacks one is skipped without changing any result. */
 #include <config.h>
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "formats.h"
 
-#define PROFILE_MAX 32   /* positions looked at */
+#define PROFILE_MAX 16   /* positions looked at */
 
 typedef unsigned char byteset[32];
 
@@ -74,12 +73,10 @@ static size_t profile(const struct kpat *p, int dir, byteset *prof, size_t n, in
 		case KP_ALT: {
 			/* the union of the alternatives, as far as all pin theirs;
 			 * on after it only if all have that same fixed length */
-			byteset *alt = malloc(PROFILE_MAX * sizeof(*alt));
+			byteset alt[PROFILE_MAX];   /* 512 bytes a level; the parser allows 16 */
 			size_t upto = PROFILE_MAX, len0 = 0;
 			int all_whole = e->nalts > 0;
 
-			if (!alt)
-				goto cut;
 			memset(prof + n, 0, (PROFILE_MAX - n) * sizeof(*prof));
 			for (size_t a = 0; a < e->nalts; a++) {
 				int w = 1;
@@ -94,7 +91,6 @@ static size_t profile(const struct kpat *p, int dir, byteset *prof, size_t n, in
 					len0 = m;
 				all_whole &= w && m == len0;
 			}
-			free(alt);
 			if (!e->nalts)
 				goto cut;
 			n = upto;
@@ -112,14 +108,12 @@ cut:
 
 void kguard_build(struct kguard *g, const struct kpat *first, const struct kpat *then, int dir)
 {
-	byteset *prof = malloc(PROFILE_MAX * sizeof(*prof));
+	byteset prof[PROFILE_MAX];
 	int whole = 1, count[PROFILE_MAX];
 	size_t n;
 
 	memset(g, 0, sizeof(*g));
 	g->scan = -1;
-	if (!prof)
-		return;   /* no guard: every position is tried, as without one */
 	n = profile(first, dir, prof, 0, &whole);
 	if (whole)
 		n = profile(then, dir, prof, n, &whole);
@@ -145,7 +139,6 @@ void kguard_build(struct kguard *g, const struct kpat *first, const struct kpat 
 		count[best] = 256;
 		g->n++;
 	}
-	free(prof);
 }
 
 /* 1: the guard holds for the anchor at pos; 0: it does not; -1: a guarded
