@@ -4,6 +4,7 @@
 #define KIST_PATH_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -29,6 +30,13 @@ const char *kist_path_problem_str(enum kist_path_problem p);
  * O_NOFOLLOW: a symlink anywhere on the way fails with ELOOP, ".." and
  * absolute paths with EXDEV. flags are open(2) flags for the last component. */
 int kist_path_open_beneath(int dirfd, const char *rel, int flags);
+
+/* Opens, as a new descriptor, the directory named by the first n bytes of
+ * rel beneath dirfd (dirfd itself, duplicated, when n is 0), one component at
+ * a time with O_NOFOLLOW, as kist_path_open_beneath does; with make_mode not
+ * 0, missing directories are made with that mode on the way. Empty and "."
+ * components are skipped; ".." fails with EXDEV, a symlink with ELOOP. */
+int kist_path_open_dirs(int dirfd, const char *rel, size_t n, mode_t make_mode);
 
 /* Joins a and b with one '/'; returns malloc'd string or NULL. */
 char *kist_path_join(const char *a, const char *b);

@@ -90,8 +90,17 @@ struct kist_premis_writer *kist_premis_writer_new(int dirfd, const char *name, s
 int kist_premis_write_file(struct kist_premis_writer *w, const struct kist_premis_file *f);
 int kist_premis_write_event(struct kist_premis_writer *w, const struct kist_premis_event *e);
 int kist_premis_write_agent(struct kist_premis_writer *w, const struct kist_premis_agent *a);
+/* Like kist_premis_writer_new, and every byte of the document is hashed
+ * with algs on its way to the file, so that a caller making tag manifests
+ * need not read it back: kist_premis_writer_finish_digests gives them. */
+struct kist_premis_writer *kist_premis_writer_new_hashed(int dirfd, const char *name, kist_algset algs,
+							 struct kist_error *err);
 /* Ends the document, syncs and closes the file; frees w. */
 int kist_premis_writer_finish(struct kist_premis_writer *w, struct kist_error *err);
+/* The same, and digest[alg] gets the document's digest for each algorithm
+ * given to kist_premis_writer_new_hashed. */
+int kist_premis_writer_finish_digests(struct kist_premis_writer *w,
+				      unsigned char (*digest)[KIST_DIGEST_MAX], struct kist_error *err);
 /* Abandons the document (the partial file is left to the caller); frees w. */
 void kist_premis_writer_free(struct kist_premis_writer *w);
 

@@ -712,9 +712,16 @@ struct hashing {
 	atomic_int link_failed;
 	struct copy_state *states;
 	struct id_pass *idp;          /* identifying formats, or NULL */
+	/* metadata/premis.xml, its file objects written as results come in */
+	struct kist_premis_writer *premis;
+	size_t premis_next;           /* the next scan entry to write */
+	size_t premis_files;
+	int premis_failed;
 	uint64_t bytes, files;
 	int failed;
 };
+
+static int premis_files_upto(struct hashing *h, size_t end);
 
 static char *dest_name(const char *rel)
 {
@@ -855,6 +862,10 @@ static int on_hashed(void *ctx, const struct kist_hash_result *r)
 			memcpy(h->lines[a][li].digest, r->digest[a], kist_alg_size(a));
 	h->bytes += r->bytes;
 	h->files++;
+	if (h->premis && premis_files_upto(h, ei + 1) < 0) {
+		h->premis_failed = 1;
+		return 1;
+	}
 	return 0;
 }
 
@@ -900,6 +911,7 @@ oom:
 
 struct taghash {
 	struct kist_manifest_line *lines[KIST_ALG_COUNT];
+	size_t first;       /* lines of item i are at first + i */
 	kist_algset algs;
 	const char *fail;
 	char message[300];
@@ -916,68 +928,79 @@ static int on_tag_hashed(void *ctx, const struct kist_hash_result *r)
 	}
 	for (int a = 0; a < KIST_ALG_COUNT; a++)
 		if (t->algs & KIST_ALG_BIT(a))
-			memcpy(t->lines[a][r->index].digest, r->digest[a], kist_alg_size(a));
+			memcpy(t->lines[a][t->first + r->index].digest, r->digest[a], kist_alg_size(a));
 	return 0;
 }
-
-/* What metadata/premis.xml is written from. */
-struct premis_input {
-	const struct scan *s;
-	const size_t *line_of;       /* entry index -> manifest line */
-	const struct kist_bag_create_options *opt;
-	struct id_pass *idp;         /* formats identified, or NULL */
-};
 
 #define PREMIS_DIR "metadata"
 #define PREMIS_FILE "metadata/premis.xml"
 
-/* metadata/premis.xml in the scratch directory: one file object per
- * payload file, the creation and digest events, the agents. */
-static int write_premis(int sfd, const struct premis_input *pi, kist_algset algs,
-			struct kist_manifest_line **lines, const struct kist_bag_info *info,
-			uint64_t bytes, struct kist_error *err)
+/* metadata/premis.xml in the scratch directory, begun before the payload is
+ * read: its file objects are written while the workers hash (results come
+ * in scan order), and every byte is hashed for the tag manifests on its way
+ * to the file, so that a large document (2 KB a file) adds no pass of its
+ * own at the end. */
+static int premis_begin(struct hashing *h, int sfd, struct kist_error *err)
 {
-	struct kist_premis_writer *w;
+	if (mkdirat(sfd, PREMIS_DIR, 0755) < 0 && errno != EEXIST)
+		return kist_error_sys(err, errno, "cannot make %s", PREMIS_DIR);
+	if (!(h->premis = kist_premis_writer_new_hashed(sfd, PREMIS_FILE, h->algs, err)))
+		return err->status;
+	return KIST_OK;
+}
+
+/* The file objects of scan entries [h->premis_next, end): every one before
+ * end is hashed by now, or made empty (a .keep in DEST), or a directory. */
+static int premis_files_upto(struct hashing *h, size_t end)
+{
+	for (; h->premis_next < end; h->premis_next++) {
+		const struct entry *e = &h->s->v[h->premis_next];
+		struct kist_premis_file f = { 0 };
+		size_t li = h->line_of[h->premis_next];
+
+		if (e->is_dir)
+			continue;
+		f.algs = h->algs;
+		for (int a = 0; a < KIST_ALG_COUNT; a++)
+			if (h->algs & KIST_ALG_BIT(a)) {
+				f.path = h->lines[a][li].path;
+				f.digest[a] = h->lines[a][li].digest;
+			}
+		f.original_name = e->virt ? NULL : e->rel;
+		f.size = e->virt ? 0 : e->size;
+		if (h->idp)
+			id_pass_format(h->idp, li, &f);
+		if (kist_premis_write_file(h->premis, &f) < 0)
+			return -1;
+		h->premis_files++;
+	}
+	return 0;
+}
+
+/* The rest of premis.xml once the payload is hashed: the creation, digest
+ * and identification events, the agents. digest gets the document's. */
+static int premis_end(struct hashing *h, const struct kist_bag_create_options *opt,
+		      const struct kist_bag_info *info, unsigned char (*digest)[KIST_DIGEST_MAX],
+		      struct kist_error *err)
+{
+	struct kist_premis_writer *w = h->premis;
 	struct kist_premis_agent agents[3];
-	size_t nagents = 0, nfiles = 0;
+	size_t nagents = 0;
 	char detail[256];
 	size_t dl = 0;
 	const char *org = kist_bag_info_get(info, "Source-Organization");
 
-	if (mkdirat(sfd, PREMIS_DIR, 0755) < 0 && errno != EEXIST)
-		return kist_error_sys(err, errno, "cannot make %s", PREMIS_DIR);
-	if (!(w = kist_premis_writer_new(sfd, PREMIS_FILE, err)))
-		return err->status;
+	if (h->premis_failed || premis_files_upto(h, h->s->n) < 0)
+		goto bad;
 	kist_premis_agent_kist(&agents[nagents++]);
 	if (org && *org)
 		agents[nagents++] = (struct kist_premis_agent){ KIST_PREMIS_ORGANIZATION, org, NULL };
-	if (kist_premis_agent_person(&agents[nagents], pi->opt->agent) == 0)
+	if (kist_premis_agent_person(&agents[nagents], opt->agent) == 0)
 		nagents++;
-	for (size_t i = 0; i < pi->s->n; i++) {
-		const struct entry *e = &pi->s->v[i];
-		struct kist_premis_file f = { 0 };
-		size_t li = pi->line_of[i];
-
-		if (e->is_dir)
-			continue;
-		nfiles++;
-		f.algs = algs;
-		for (int a = 0; a < KIST_ALG_COUNT; a++)
-			if (algs & KIST_ALG_BIT(a)) {
-				f.path = lines[a][li].path;
-				f.digest[a] = lines[a][li].digest;
-			}
-		f.original_name = e->virt ? NULL : e->rel;
-		f.size = e->virt ? 0 : e->size;
-		if (pi->idp)
-			id_pass_format(pi->idp, li, &f);
-		if (kist_premis_write_file(w, &f) < 0)
-			goto bad;
-	}
-	dl = (size_t)snprintf(detail, sizeof(detail), "%zu files, %llu bytes:", nfiles,
-			      (unsigned long long)bytes);
+	dl = (size_t)snprintf(detail, sizeof(detail), "%zu files, %llu bytes:", h->premis_files,
+			      (unsigned long long)h->bytes);
 	for (int a = 0; a < KIST_ALG_COUNT && dl < sizeof(detail); a++)
-		if (algs & KIST_ALG_BIT(a))
+		if (h->algs & KIST_ALG_BIT(a))
 			dl += (size_t)snprintf(detail + dl, sizeof(detail) - dl, " %s", kist_alg_name(a));
 	{
 		struct kist_premis_event ipc = { .type = KIST_PREMIS_EV_IPC, .outcome = KIST_PREMIS_SUCCESS,
@@ -989,8 +1012,8 @@ static int write_premis(int sfd, const struct premis_input *pi, kist_algset algs
 		mes.outcome_detail = detail;
 		if (kist_premis_write_event(w, &ipc) < 0 || kist_premis_write_event(w, &mes) < 0)
 			goto bad;
-		if (pi->idp) {
-			id_pass_event(pi->idp, &fid);
+		if (h->idp) {
+			id_pass_event(h->idp, &fid);
 			if (kist_premis_write_event(w, &fid) < 0)
 				goto bad;
 		}
@@ -998,42 +1021,48 @@ static int write_premis(int sfd, const struct premis_input *pi, kist_algset algs
 	for (size_t i = 0; i < nagents; i++)
 		if (kist_premis_write_agent(w, &agents[i]) < 0)
 			goto bad;
-	return kist_premis_writer_finish(w, err);
+	h->premis = NULL;   /* finish frees it, whatever happens */
+	return kist_premis_writer_finish_digests(w, digest, err);
 bad:
-	kist_premis_writer_free(w);
 	return kist_error_set(err, KIST_FAILED, "cannot write %s", PREMIS_FILE);
 }
 
-/* Writes every tag file into the scratch directory, hashes them there for
- * the tag manifests, and renames them into the bag, bagit.txt last. */
-static int write_tag_files(int bagfd, kist_algset algs, struct kist_manifest_line **lines, size_t n,
-			   const struct kist_bag_info *info, unsigned jobs, const struct premis_input *pi,
-			   uint64_t bytes, struct kist_error *err)
+/* The scratch directory the tag files are made in, empty. */
+static int open_scratch(int bagfd, int *sfd, struct kist_error *err)
 {
-	char names[2 * KIST_ALG_COUNT + 3][64];
-	size_t nnames = 0, ntag;
-	struct kist_hash_item items[KIST_ALG_COUNT + 3];
-	struct kist_pipeline_options po;
-	struct taghash t = { .algs = algs };
-	int sfd = -1, rc = KIST_OK;
-
 	if (remove_tree(bagfd, SCRATCH) < 0)
 		return kist_error_sys(err, errno, "cannot clear %s", SCRATCH);
 	if (mkdirat(bagfd, SCRATCH, 0755) < 0 ||
-	    (sfd = openat(bagfd, SCRATCH, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+	    (*sfd = openat(bagfd, SCRATCH, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return kist_error_sys(err, errno, "cannot make %s", SCRATCH);
+	return KIST_OK;
+}
 
-	/* A tag file, so before the tag manifests that cover it; and before the
-	 * manifests, which sort the lines (line_of indexes them unsorted). */
-	if (pi) {
-		if ((rc = write_premis(sfd, pi, algs, lines, info, bytes, err)) != KIST_OK)
-			goto out;
+/* Writes every tag file into the scratch directory sfd (where premis.xml,
+ * whose digests are given when it is there, was written already), hashes
+ * them there for the tag manifests, and renames them into the bag,
+ * bagit.txt last. */
+static int write_tag_files(int bagfd, int sfd, struct hashing *h, size_t n,
+			   const struct kist_bag_info *info, unsigned jobs,
+			   unsigned char (*premis_digest)[KIST_DIGEST_MAX], struct kist_error *err)
+{
+	char names[2 * KIST_ALG_COUNT + 3][64];
+	size_t nnames = 0, ntag, first = 0;
+	struct kist_hash_item items[KIST_ALG_COUNT + 3];
+	struct kist_pipeline_options po;
+	kist_algset algs = h->algs;
+	struct taghash t = { .algs = algs };
+	int rc = KIST_OK;
+
+	/* premis.xml is hashed already: the pipeline takes the rest */
+	if (premis_digest) {
 		snprintf(names[nnames++], sizeof(names[0]), PREMIS_FILE);
+		first = 1;
 	}
 	for (int a = 0; a < KIST_ALG_COUNT; a++) {
 		if (!(algs & KIST_ALG_BIT(a)))
 			continue;
-		if ((rc = kist_bag_write_manifest(sfd, a, 0, lines[a], n, err)) != KIST_OK)
+		if ((rc = kist_bag_write_manifest(sfd, a, 0, h->lines[a], n, err)) != KIST_OK)
 			goto out;
 		snprintf(names[nnames++], sizeof(names[0]), "manifest-%s.txt", kist_alg_bagit_name(a));
 	}
@@ -1057,13 +1086,16 @@ static int write_tag_files(int bagfd, kist_algset algs, struct kist_manifest_lin
 			}
 			for (size_t i = 0; i < ntag; i++)
 				t.lines[a][i].path = names[i];
+			if (premis_digest)
+				memcpy(t.lines[a][0].digest, premis_digest[a], kist_alg_size(a));
 		}
 	kist_pipeline_options_init(&po);
 	po.algs = algs;
 	po.jobs = jobs;
 	po.dirfd = sfd;
 	po.nofollow = 1;
-	if ((rc = kist_pipeline_run(&po, items, ntag, on_tag_hashed, &t, err)) != KIST_OK)
+	t.first = first;
+	if ((rc = kist_pipeline_run(&po, items + first, ntag - first, on_tag_hashed, &t, err)) != KIST_OK)
 		goto out;
 	if (t.fail) {
 		rc = kist_error_set(err, KIST_FAILED, "%s: %s", t.fail, t.message);
@@ -1094,9 +1126,6 @@ static int write_tag_files(int bagfd, kist_algset algs, struct kist_manifest_lin
 out:
 	for (int a = 0; a < KIST_ALG_COUNT; a++)
 		free(t.lines[a]);
-	if (sfd >= 0)
-		close(sfd);
-	remove_tree(bagfd, SCRATCH);
 	return rc;
 }
 
@@ -1140,8 +1169,9 @@ static int finish(struct run *r, int bagfd, int copying, struct kist_error *err)
 	struct kist_consumer consumer = { copy_open, copy_update, copy_close, &h, NULL };
 	struct kist_tee tee;
 	struct kist_bag_info info;
+	unsigned char premis_digest[KIST_ALG_COUNT][KIST_DIGEST_MAX];
 	uint64_t total = 0;
-	int rc = KIST_OK, have_info = 0;
+	int rc = KIST_OK, have_info = 0, sfd = -1;
 
 	for (size_t i = 0; i < s->n; i++)
 		if (!s->v[i].is_dir)
@@ -1201,6 +1231,9 @@ static int finish(struct run *r, int bagfd, int copying, struct kist_error *err)
 	}
 	if (r->opt->progress)
 		kist_progress_set_total(r->opt->progress, nitems, total);
+	if ((rc = open_scratch(bagfd, &sfd, err)) != KIST_OK ||
+	    (!r->opt->no_premis && (rc = premis_begin(&h, sfd, err)) != KIST_OK))
+		goto out;
 
 	kist_pipeline_options_init(&po);
 	po.algs = r->algs;
@@ -1218,8 +1251,13 @@ static int finish(struct run *r, int bagfd, int copying, struct kist_error *err)
 		po.consumer = copying ? kist_tee_init(&tee, &consumer, id_pass_consumer(h.idp))
 				      : id_pass_consumer(h.idp);
 	}
-	if ((rc = kist_pipeline_run(&po, items, nitems, on_hashed, &h, err)) != KIST_OK && !h.failed)
+	if ((rc = kist_pipeline_run(&po, items, nitems, on_hashed, &h, err)) != KIST_OK && !h.failed &&
+	    !h.premis_failed)
 		goto out;
+	if (h.premis_failed) {
+		rc = kist_error_set(err, KIST_FAILED, "cannot write %s", PREMIS_FILE);
+		goto out;
+	}
 	if (h.failed) {
 		rc = kist_error_set(err, KIST_FAILED, "the payload could not be read%s completely",
 				    copying ? " and copied" : "");
@@ -1232,13 +1270,18 @@ static int finish(struct run *r, int bagfd, int copying, struct kist_error *err)
 	if ((rc = build_info(r->opt, h.bytes, h.files, &info, err)) != KIST_OK)
 		goto out;
 	have_info = 1;
-	{
-		struct premis_input pi = { .s = s, .line_of = h.line_of, .opt = r->opt, .idp = h.idp };
-
-		rc = write_tag_files(bagfd, r->algs, h.lines, nfiles, &info, r->opt->jobs,
-				     r->opt->no_premis ? NULL : &pi, h.bytes, err);
-	}
+	/* A tag file, so before the tag manifests that cover it; and before the
+	 * manifests, which sort the lines (line_of indexes them unsorted). */
+	if (!r->opt->no_premis && (rc = premis_end(&h, r->opt, &info, premis_digest, err)) != KIST_OK)
+		goto out;
+	rc = write_tag_files(bagfd, sfd, &h, nfiles, &info, r->opt->jobs,
+			     r->opt->no_premis ? NULL : premis_digest, err);
 out:
+	kist_premis_writer_free(h.premis);
+	if (sfd >= 0) {
+		close(sfd);
+		remove_tree(bagfd, SCRATCH);
+	}
 	if (have_info)
 		kist_bag_info_free(&info);
 	for (size_t i = 0; paths && i < nfiles; i++)

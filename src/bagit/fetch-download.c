@@ -18,51 +18,19 @@
 
 #include <kist/error.h>
 #include <kist/finding.h>
+#include <kist/path.h>
 #include <kist/progress.h>
 
 #include "fetch.h"
 
-/* Opens (creating as needed) the directory that will hold path, beneath the
- * bag, one component at a time and never through a symlink. *leaf points
- * into path at the file's name. */
+/* Opens (making as needed) the directory that will hold path, beneath the
+ * bag, never through a symlink. *leaf points into path at the file's name. */
 static int open_parent(int bagfd, const char *path, const char **leaf)
 {
-	char *copy = strdup(path), *p, *slash;
-	int fd = bagfd, next, saved;
+	const char *slash = strrchr(path, '/');   /* there is one: paths start with data/ */
 
-	if (!copy)
-		return -1;
-	for (p = copy; (slash = strchr(p, '/')); p = slash + 1) {
-		*slash = '\0';
-		next = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (next < 0 && errno == ENOENT) {
-			if (mkdirat(fd, p, 0777) < 0 && errno != EEXIST)
-				goto fail;
-			next = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		}
-		if (next < 0) {
-			struct stat st;
-
-			/* Linux says ENOTDIR for a symlink met with O_DIRECTORY */
-			if (errno == ENOTDIR && fstatat(fd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-			    S_ISLNK(st.st_mode))
-				errno = ELOOP;
-			goto fail;
-		}
-		if (fd != bagfd)
-			close(fd);
-		fd = next;
-	}
-	*leaf = strrchr(path, '/') + 1;   /* there is one: paths start with data/ */
-	free(copy);
-	return fd;
-fail:
-	saved = errno;
-	if (fd != bagfd)
-		close(fd);
-	free(copy);
-	errno = saved;
-	return -1;
+	*leaf = slash + 1;
+	return kist_path_open_dirs(bagfd, path, (size_t)(slash - path), 0777);
 }
 
 struct download {

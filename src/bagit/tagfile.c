@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include <kist/bag.h>
+#include <kist/buf.h>
 #include <kist/error.h>
 #include <kist/finding.h>
 #include <kist/path.h>
@@ -219,45 +220,18 @@ int kist_bag_info_parse(struct kist_bag_info *info, const char *text, size_t len
 	return 0;
 }
 
-/* Appends s[0..n) to the growing buffer. */
-struct buf {
-	char *p;
-	size_t len, cap;
-	int failed;
-};
-
-static void put(struct buf *b, const char *s, size_t n)
-{
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = (b->len + n + 1) * 2;
-		char *p = realloc(b->p, cap);
-
-		if (!p) {
-			b->failed = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
 char *kist_bag_info_format(const struct kist_bag_info *info, size_t *len)
 {
-	struct buf b = { 0 };
+	struct kist_buf b = { 0 };
 
-	put(&b, "", 0);
+	kist_buf_add(&b, "", 0);
 	for (size_t i = 0; i < info->count; i++) {
 		const char *label = info->tags[i].label, *v = info->tags[i].value;
 		size_t col = strlen(label) + 2;
 		int words = 0;   /* on the current line */
 
-		put(&b, label, strlen(label));
-		put(&b, ": ", 2);
+		kist_buf_add(&b, label, strlen(label));
+		kist_buf_add(&b, ": ", 2);
 		while (*v) {
 			/* next word: up to and including its following space */
 			size_t w = strcspn(v, " ");
@@ -267,17 +241,17 @@ char *kist_bag_info_format(const struct kist_bag_info *info, size_t *len)
 			 * before it: that space becomes the line break and indent. */
 			if (words && col + w > FOLD_WIDTH && b.p[b.len - 1] == ' ') {
 				b.len--;
-				put(&b, "\n  ", 3);
+				kist_buf_add(&b, "\n  ", 3);
 				col = 2;
 				words = 0;
 			}
 			words++;
 			for (size_t k = 0; k < take; k++)
-				put(&b, (v[k] == '\n' || v[k] == '\r') ? " " : &v[k], 1);
+				kist_buf_add(&b, (v[k] == '\n' || v[k] == '\r') ? " " : &v[k], 1);
 			col += take;
 			v += take;
 		}
-		put(&b, "\n", 1);
+		kist_buf_add(&b, "\n", 1);
 	}
 	if (b.failed) {
 		free(b.p);

@@ -65,31 +65,7 @@ static void cannot(struct unpack *u, const char *rel, int e, const char *what)
  * the temporary directory, one component at a time, never through a link. */
 static int open_dirs(struct unpack *u, const char *rel, size_t n)
 {
-	int fd = dup(u->tmpfd);
-	char comp[4096];
-	size_t i = 0;
-
-	while (fd >= 0 && i < n) {
-		size_t len = strcspn(rel + i, "/");
-		int next;
-
-		if (len > n - i)
-			len = n - i;
-		if (len >= sizeof(comp)) {
-			close(fd);
-			errno = ENAMETOOLONG;
-			return -1;
-		}
-		memcpy(comp, rel + i, len);
-		comp[len] = '\0';
-		next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (next < 0 && errno == ENOENT && mkdirat(fd, comp, 0755) == 0)
-			next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		close(fd);
-		fd = next;
-		i += len + 1;
-	}
-	return fd;
+	return kist_path_open_dirs(u->tmpfd, rel, n, 0755);
 }
 
 /* The directory that holds rel, and rel's last component. */

@@ -35,6 +35,7 @@
 #include <unistd.h>
 #include <utf8proc.h>
 
+#include <kist/buf.h>
 #include <kist/kist.h>
 #include <kist/premis.h>
 
@@ -470,28 +471,6 @@ static int ascii_compatible(const char *enc)
 	return ok;
 }
 
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-static int buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = (b->len + n + 1) * 2;
-		char *np = realloc(b->p, cap);
-
-		if (!np)
-			return -1;
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return 0;
-}
-
 /* Does the element starting at line [s, e) carry this label ("Label:" or,
  * before 1.0, "Label :")? Sets *vstart to where the value begins. */
 static int line_has_label(const char *s, const char *e, const char *label, const char **vstart)
@@ -517,13 +496,13 @@ static int line_has_label(const char *s, const char *e, const char *label, const
  * (continuation lines dropped); later elements with the label go. With none,
  * append adds "label: value". Every other byte is kept. */
 static int edit_element(const char *text, size_t len, const char *label, const char *value,
-			int append, struct buf *out)
+			int append, struct kist_buf *out)
 {
 	const char *p = text, *end = text + len, *eol_style = "\n";
 	int done = 0, dropping = 0;
 
 	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
-		if (buf_add(out, text, 3) < 0)
+		if (kist_buf_add(out, text, 3) < 0)
 			return -1;
 		p += 3;
 	}
@@ -548,36 +527,36 @@ static int edit_element(const char *text, size_t len, const char *label, const c
 		if (!continuation && line_has_label(p, content_end, label, &vstart)) {
 			dropping = 1;   /* its continuation lines go */
 			if (!done) {
-				if (buf_add(out, p, (size_t)(vstart - p)) < 0)
+				if (kist_buf_add(out, p, (size_t)(vstart - p)) < 0)
 					return -1;
-				if (vstart == content_end && content_end[-1] == ':' && buf_add(out, " ", 1) < 0)
+				if (vstart == content_end && content_end[-1] == ':' && kist_buf_add(out, " ", 1) < 0)
 					return -1;
-				if (buf_add(out, value, strlen(value)) < 0 ||
-				    buf_add(out, content_end, (size_t)(next - content_end)) < 0)
+				if (kist_buf_add(out, value, strlen(value)) < 0 ||
+				    kist_buf_add(out, content_end, (size_t)(next - content_end)) < 0)
 					return -1;
 				done = 1;
 			}
 			p = next;
 			continue;
 		}
-		if (buf_add(out, p, (size_t)(next - p)) < 0)
+		if (kist_buf_add(out, p, (size_t)(next - p)) < 0)
 			return -1;
 		p = next;
 	}
 	if (!done && append) {
-		if (out->len && out->p[out->len - 1] != '\n' && buf_add(out, eol_style, strlen(eol_style)) < 0)
+		if (out->len && out->p[out->len - 1] != '\n' && kist_buf_add(out, eol_style, strlen(eol_style)) < 0)
 			return -1;
-		if (buf_add(out, label, strlen(label)) < 0 || buf_add(out, ": ", 2) < 0 ||
-		    buf_add(out, value, strlen(value)) < 0 ||
-		    buf_add(out, eol_style, strlen(eol_style)) < 0)
+		if (kist_buf_add(out, label, strlen(label)) < 0 || kist_buf_add(out, ": ", 2) < 0 ||
+		    kist_buf_add(out, value, strlen(value)) < 0 ||
+		    kist_buf_add(out, eol_style, strlen(eol_style)) < 0)
 			return -1;
 	}
-	if (!out->p && buf_add(out, "", 0) < 0)
+	if (!out->p && kist_buf_add(out, "", 0) < 0)
 		return -1;
 	return 0;
 }
 
-static int read_all(int dirfd, const char *name, struct buf *b, struct kist_error *err)
+static int read_all(int dirfd, const char *name, struct kist_buf *b, struct kist_error *err)
 {
 	char chunk[65536];
 	ssize_t n;
@@ -592,13 +571,13 @@ static int read_all(int dirfd, const char *name, struct buf *b, struct kist_erro
 			close(fd);
 			return kist_error_sys(err, errno, "cannot read %s", name);
 		}
-		if (buf_add(b, chunk, (size_t)n) < 0) {
+		if (kist_buf_add(b, chunk, (size_t)n) < 0) {
 			close(fd);
 			return kist_error_set(err, KIST_FAILED, "out of memory");
 		}
 	}
 	close(fd);
-	if (!b->p && buf_add(b, "", 0) < 0)
+	if (!b->p && kist_buf_add(b, "", 0) < 0)
 		return kist_error_set(err, KIST_FAILED, "out of memory");
 	return KIST_OK;
 }
@@ -619,7 +598,7 @@ static int check_info(struct upd *u)
 
 /* BagIt 1.0 allows no whitespace between a label and its colon (RFC 8493
  * 2.2.2); earlier versions did. On upgrade it goes, all else is kept. */
-static int strip_label_space(const struct buf *in, struct buf *out)
+static int strip_label_space(const struct kist_buf *in, struct kist_buf *out)
 {
 	const char *p = in->p, *end = in->p + in->len;
 
@@ -632,15 +611,15 @@ static int strip_label_space(const struct buf *in, struct buf *out)
 		if (colon && p < colon && *p != ' ' && *p != '\t') {
 			while (lend > p && (lend[-1] == ' ' || lend[-1] == '\t'))
 				lend--;
-			if (buf_add(out, p, (size_t)(lend - p)) < 0 ||
-			    buf_add(out, colon, (size_t)(next - colon)) < 0)
+			if (kist_buf_add(out, p, (size_t)(lend - p)) < 0 ||
+			    kist_buf_add(out, colon, (size_t)(next - colon)) < 0)
 				return -1;
-		} else if (buf_add(out, p, (size_t)(next - p)) < 0) {
+		} else if (kist_buf_add(out, p, (size_t)(next - p)) < 0) {
 			return -1;
 		}
 		p = next;
 	}
-	if (!out->p && buf_add(out, "", 0) < 0)
+	if (!out->p && kist_buf_add(out, "", 0) < 0)
 		return -1;
 	return 0;
 }
@@ -650,7 +629,7 @@ static int write_info(struct upd *u, struct kist_error *err)
 	struct kist_bag *bag = u->bag;
 	char oxum[64], size[64];
 	int has_size = kist_bag_info_count(&bag->info, "Bag-Size") > 0;
-	struct buf old = { 0 }, mid = { 0 }, out = { 0 }, fixed = { 0 };
+	struct kist_buf old = { 0 }, mid = { 0 }, out = { 0 }, fixed = { 0 };
 	const char *target;
 	int rc;
 
@@ -722,7 +701,7 @@ static int cmp_line(const void *a, const void *b)
 static int write_manifest_encoded(struct upd *u, int alg, struct kist_manifest_line *lines,
 				  size_t n, struct kist_error *err)
 {
-	struct buf text = { 0 };
+	struct kist_buf text = { 0 };
 	char name[64], hex[KIST_DIGEST_HEX_MAX], *conv = NULL;
 	size_t convlen = 0;
 	int rc = KIST_OK, raw = !kist_bag_version_at_least(u->bag, 1, 0) && !u->upgrading;
@@ -734,8 +713,8 @@ static int write_manifest_encoded(struct upd *u, int alg, struct kist_manifest_l
 		char *path = raw ? strdup(lines[i].path) : kist_bagit_percent_encode(lines[i].path);
 
 		kist_hex(lines[i].digest, kist_alg_size(alg), hex);
-		if (!path || buf_add(&text, hex, strlen(hex)) < 0 || buf_add(&text, "  ", 2) < 0 ||
-		    buf_add(&text, path, strlen(path)) < 0 || buf_add(&text, "\n", 1) < 0)
+		if (!path || kist_buf_add(&text, hex, strlen(hex)) < 0 || kist_buf_add(&text, "  ", 2) < 0 ||
+		    kist_buf_add(&text, path, strlen(path)) < 0 || kist_buf_add(&text, "\n", 1) < 0)
 			rc = kist_error_set(err, KIST_FAILED, "out of memory");
 		free(path);
 	}

@@ -972,34 +972,50 @@ static int on_payload(void *ctx, const struct kist_hash_result *r)
 	return 0;
 }
 
+/* Payload items, in the order of v->files; v->item_file maps them back. */
+static struct kist_hash_item *payload_items(struct val *v, size_t *n, uint64_t *bytes)
+{
+	struct kist_hash_item *items = malloc((v->nfiles ? v->nfiles : 1) * sizeof(*items));
+
+	v->item_file = malloc((v->nfiles ? v->nfiles : 1) * sizeof(*v->item_file));
+	if (!items || !v->item_file) {
+		free(items);
+		return NULL;
+	}
+	*n = 0;
+	*bytes = 0;
+	for (size_t i = 0; i < v->nfiles; i++) {
+		if (!v->files[i].n)
+			continue;
+		items[*n].path = v->files[i].path;
+		items[*n].size = v->files[i].size;
+		*bytes += v->files[i].size;
+		v->item_file[(*n)++] = (uint32_t)i;
+	}
+	return items;
+}
+
+static void pipeline_options(struct val *v, struct kist_pipeline_options *po, kist_algset algs)
+{
+	kist_pipeline_options_init(po);
+	po->algs = algs;
+	po->jobs = v->opt->jobs;
+	po->dirfd = v->bag->dirfd;
+	po->beneath = 1;
+	po->nofollow = 1;
+}
+
 static int hash_payload(struct val *v, struct kist_error *err)
 {
 	struct kist_pipeline_options po;
 	struct kist_hash_item *items;
-	size_t n = 0;
-	uint64_t bytes = 0;
+	size_t n;
+	uint64_t bytes;
 	int rc;
 
-	items = malloc((v->nfiles ? v->nfiles : 1) * sizeof(*items));
-	v->item_file = malloc((v->nfiles ? v->nfiles : 1) * sizeof(*v->item_file));
-	if (!items || !v->item_file) {
-		free(items);
+	if (!(items = payload_items(v, &n, &bytes)))
 		return kist_error_set(err, KIST_FAILED, "out of memory");
-	}
-	for (size_t i = 0; i < v->nfiles; i++) {
-		if (!v->files[i].n)
-			continue;
-		items[n].path = v->files[i].path;
-		items[n].size = v->files[i].size;
-		bytes += v->files[i].size;
-		v->item_file[n++] = (uint32_t)i;
-	}
-	kist_pipeline_options_init(&po);
-	po.algs = kist_bag_algorithms(v->bag, 0);
-	po.jobs = v->opt->jobs;
-	po.dirfd = v->bag->dirfd;
-	po.beneath = 1;
-	po.nofollow = 1;
+	pipeline_options(v, &po, kist_bag_algorithms(v->bag, 0));
 	po.progress = v->opt->progress;
 	if (po.progress)
 		kist_progress_set_total(po.progress, n, bytes);
@@ -1193,16 +1209,64 @@ static int hash_tags(struct val *v, struct kist_error *err)
 
 	if (!v->tags || !v->tags->nitems)
 		return KIST_OK;
-	kist_pipeline_options_init(&po);
-	po.algs = kist_bag_algorithms(v->bag, 1);
-	po.jobs = v->opt->jobs;
-	po.dirfd = v->bag->dirfd;
-	po.beneath = 1;
-	po.nofollow = 1;
+	pipeline_options(v, &po, kist_bag_algorithms(v->bag, 1));
 	if (v->view)
 		return v->view->hash(v->view->ctx, 1, po.algs, v->tags->items, v->tags->nitems, on_tag,
 				     v->tags, err);
 	return kist_pipeline_run(&po, v->tags->items, v->tags->nitems, on_tag, v->tags, err);
+}
+
+/* Tag files first, then the payload, as one run: a large tag file (PREMIS
+ * for many files) is hashed beside the payload instead of alone at the end. */
+static int on_any(void *ctx, const struct kist_hash_result *r)
+{
+	struct val *v = ctx;
+	struct kist_hash_result shifted;
+
+	if (r->index < v->tags->nitems)
+		return on_tag(v->tags, r);
+	shifted = *r;
+	shifted.index -= v->tags->nitems;
+	return on_payload(v, &shifted);
+}
+
+static int hash_together(struct val *v, struct kist_error *err)
+{
+	struct kist_pipeline_options po;
+	struct kist_hash_item *payload, *items;
+	size_t n, nt = v->tags->nitems;
+	uint64_t bytes;
+	int rc;
+
+	if (!(payload = payload_items(v, &n, &bytes)))
+		return kist_error_set(err, KIST_FAILED, "out of memory");
+	if (!(items = malloc((n + nt) * sizeof(*items)))) {
+		free(payload);
+		return kist_error_set(err, KIST_FAILED, "out of memory");
+	}
+	memcpy(items, v->tags->items, nt * sizeof(*items));
+	memcpy(items + nt, payload, n * sizeof(*items));
+	free(payload);
+	pipeline_options(v, &po, kist_bag_algorithms(v->bag, 0));
+	po.progress = v->opt->progress;
+	if (po.progress)
+		kist_progress_set_total(po.progress, n + nt, bytes);
+	rc = kist_pipeline_run(&po, items, n + nt, on_any, v, err);
+	free(items);
+	return rc;
+}
+
+/* Every payload and tag manifest checked: in one run when the payload's
+ * algorithms cover the tag manifests' (the usual case), else in two. */
+static int hash_all(struct val *v, struct kist_error *err)
+{
+	kist_algset payload = kist_bag_algorithms(v->bag, 0), tags = kist_bag_algorithms(v->bag, 1);
+
+	if (!v->view && v->tags && v->tags->nitems && payload && !(tags & ~payload))
+		return hash_together(v, err);
+	if (hash_payload(v, err) != KIST_OK)
+		return KIST_FAILED;
+	return hash_tags(v, err);
 }
 
 /* --- the whole ------------------------------------------------------------------------ */
@@ -1295,7 +1359,7 @@ static int check_bag(struct val *v, const char *path, struct kist_bag_validate_r
 	 * the payload is read (RFC 8493 section 3). */
 	res->complete = problems(findings) == errors0 + failures0;
 	if (v->opt->level == KIST_BAG_CHECK_FULL) {
-		if (hash_payload(v, err) != KIST_OK || hash_tags(v, err) != KIST_OK)
+		if (hash_all(v, err) != KIST_OK)
 			return KIST_FAILED;
 		res->valid = res->complete && problems(findings) == errors0 + failures0;
 	}

@@ -301,12 +301,13 @@ int kist_checklist_parse(struct kist_checklist *l, FILE *in, const char *name,
 		size_t len = 0;
 		int c = EOF, too_long = 0;
 
-		/* Reads one line; LF, CRLF and (BagIt) a lone CR end it. */
-		while ((c = getc(in)) != EOF) {
+		/* Reads one line; LF, CRLF and (BagIt) a lone CR end it. The
+		 * stream is this thread's alone: no per-byte locking. */
+		while ((c = getc_unlocked(in)) != EOF) {
 			if (c == '\n')
 				break;
 			if (c == '\r') {
-				int next = getc(in);
+				int next = getc_unlocked(in);
 
 				if (next == '\n')
 					break;

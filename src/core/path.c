@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
@@ -66,64 +67,76 @@ const char *kist_path_problem_str(enum kist_path_problem p)
 	return "unknown problem";
 }
 
-/* The portable way: one component at a time, O_NOFOLLOW at each step. */
-static int open_beneath_walk(int dirfd, const char *rel, int flags)
+int kist_path_open_dirs(int dirfd, const char *rel, size_t n, mode_t make_mode)
 {
-	char *copy, *p, *slash;
-	int fd, next, saved;
+	char comp[NAME_MAX + 1];
+	int fd = dup(dirfd), next, saved;
+	size_t i = 0;
 
-	if (!rel[0]) {
-		errno = ENOENT;
-		return -1;
-	}
-	if (rel[0] == '/') {
-		errno = EXDEV;
-		return -1;
-	}
-	copy = strdup(rel);
-	if (!copy)
-		return -1;
-	fd = dirfd;
-	for (p = copy; (slash = strchr(p, '/')); p = slash + 1) {
-		*slash = '\0';
-		if (strcmp(p, "..") == 0) {
-			errno = EXDEV;
+	while (fd >= 0 && i < n) {
+		size_t len = strcspn(rel + i, "/");
+
+		if (len > n - i)
+			len = n - i;
+		if (len > NAME_MAX) {
+			saved = ENAMETOOLONG;
 			goto fail;
 		}
-		if (!*p || strcmp(p, ".") == 0)
+		memcpy(comp, rel + i, len);
+		comp[len] = '\0';
+		i += len + 1;
+		if (len == 0 || strcmp(comp, ".") == 0)
 			continue;
-		next = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (strcmp(comp, "..") == 0) {
+			saved = EXDEV;
+			goto fail;
+		}
+		next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0 && errno == ENOENT && make_mode) {
+			if (mkdirat(fd, comp, make_mode) < 0 && errno != EEXIST) {
+				saved = errno;
+				goto fail;
+			}
+			next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
 		if (next < 0) {
 			struct stat st;
 
+			saved = errno;
 			/* Linux says ENOTDIR for a symlink met with O_DIRECTORY. */
-			if (errno == ENOTDIR && fstatat(fd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			if (saved == ENOTDIR && fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 			    S_ISLNK(st.st_mode))
-				errno = ELOOP;
+				saved = ELOOP;
 			goto fail;
 		}
-		if (fd != dirfd)
-			close(fd);
+		close(fd);
 		fd = next;
 	}
-	if (strcmp(p, "..") == 0) {
-		errno = EXDEV;
-		goto fail;
-	}
-	next = openat(fd, *p ? p : ".", flags | O_NOFOLLOW | O_CLOEXEC);
-	saved = errno;
-	if (fd != dirfd)
-		close(fd);
-	free(copy);
-	errno = saved;
-	return next;
+	return fd;
 fail:
-	saved = errno;
-	if (fd != dirfd)
-		close(fd);
-	free(copy);
+	close(fd);
 	errno = saved;
 	return -1;
+}
+
+/* The portable way: one component at a time, O_NOFOLLOW at each step. */
+static int open_beneath_walk(int dirfd, const char *rel, int flags)
+{
+	const char *slash = strrchr(rel, '/'), *leaf = slash ? slash + 1 : rel;
+	int fd, next, saved;
+
+	if (strcmp(leaf, "..") == 0) {
+		errno = EXDEV;
+		return -1;
+	}
+	fd = kist_path_open_dirs(dirfd, rel, slash ? (size_t)(slash - rel) : 0, 0);
+	if (fd < 0)
+		return -1;
+	next = openat(fd, *leaf ? leaf : ".", flags | O_NOFOLLOW | O_CLOEXEC);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return next;
 }
 
 static int openat2_unavailable;

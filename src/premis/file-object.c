@@ -9,39 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <kist/buf.h>
 #include <kist/digest.h>
 
 #include "premis-internal.h"
 
-struct pbuf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void put(struct pbuf *b, const char *s, size_t n)
+/* Failures are remembered by the buffer: checked once, at the end. */
+static void put(struct kist_buf *b, const char *s, size_t n)
 {
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if (!(p = realloc(b->p, cap))) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
+	kist_buf_add(b, s, n);
 }
 
-static void puts_(struct pbuf *b, const char *s)
+static void puts_(struct kist_buf *b, const char *s)
 {
 	put(b, s, strlen(s));
 }
@@ -49,7 +28,7 @@ static void puts_(struct pbuf *b, const char *s)
 /* Character data: &, <, > and CR escaped as libxml2 does. Other C0
  * controls cannot be written in XML 1.0 at all, not even as references:
  * they become U+FFFD, so the document stays well formed. */
-static void text(struct pbuf *b, const char *s)
+static void text(struct kist_buf *b, const char *s)
 {
 	const char *run = s;
 
@@ -76,14 +55,14 @@ static void text(struct pbuf *b, const char *s)
 	put(b, run, (size_t)(s - run));
 }
 
-static void indent(struct pbuf *b, int depth)
+static void indent(struct kist_buf *b, int depth)
 {
 	static const char spaces[] = "                ";
 
 	put(b, spaces, (size_t)depth * 2);
 }
 
-static void open_tag(struct pbuf *b, int depth, const char *name)
+static void open_tag(struct kist_buf *b, int depth, const char *name)
 {
 	indent(b, depth);
 	puts_(b, "<premis:");
@@ -91,7 +70,7 @@ static void open_tag(struct pbuf *b, int depth, const char *name)
 	puts_(b, ">\n");
 }
 
-static void close_tag(struct pbuf *b, int depth, const char *name)
+static void close_tag(struct kist_buf *b, int depth, const char *name)
 {
 	indent(b, depth);
 	puts_(b, "</premis:");
@@ -99,7 +78,7 @@ static void close_tag(struct pbuf *b, int depth, const char *name)
 	puts_(b, ">\n");
 }
 
-static void element(struct pbuf *b, int depth, const char *name, const char *value)
+static void element(struct kist_buf *b, int depth, const char *name, const char *value)
 {
 	indent(b, depth);
 	puts_(b, "<premis:");
@@ -111,7 +90,7 @@ static void element(struct pbuf *b, int depth, const char *name, const char *val
 	puts_(b, ">\n");
 }
 
-static void identifier(struct pbuf *b, const char *type, const char *value)
+static void identifier(struct kist_buf *b, const char *type, const char *value)
 {
 	open_tag(b, 2, "objectIdentifier");
 	element(b, 3, "objectIdentifierType", type);
@@ -119,7 +98,7 @@ static void identifier(struct pbuf *b, const char *type, const char *value)
 	close_tag(b, 2, "objectIdentifier");
 }
 
-static void fixity(struct pbuf *b, int alg, const unsigned char *digest)
+static void fixity(struct kist_buf *b, int alg, const unsigned char *digest)
 {
 	char hex[KIST_DIGEST_HEX_MAX];
 	const char *label, *code;
@@ -144,7 +123,7 @@ static void fixity(struct pbuf *b, int alg, const unsigned char *digest)
 	close_tag(b, 3, "fixity");
 }
 
-static void format(struct pbuf *b, const struct kist_premis_file *f)
+static void format(struct kist_buf *b, const struct kist_premis_file *f)
 {
 	open_tag(b, 3, "format");
 	if (f->format_name || f->mime) {
@@ -178,9 +157,10 @@ static void format(struct pbuf *b, const struct kist_premis_file *f)
 
 char *premis_file_object(const struct kist_premis_file *f, const char *uuid, size_t *len)
 {
-	struct pbuf b = { 0 };
+	struct kist_buf b = { 0 };
 	char size[32];
 
+	kist_buf_reserve(&b, 4096);   /* an object is about 2 KB: one allocation */
 	indent(&b, 1);
 	puts_(&b, "<premis:object xsi:type=\"premis:file\">\n");
 	identifier(&b, "local", f->path);
@@ -197,8 +177,8 @@ char *premis_file_object(const struct kist_premis_file *f, const char *uuid, siz
 	if (f->original_name)
 		element(&b, 2, "originalName", f->original_name);
 	close_tag(&b, 1, "object");
-	if (b.oom) {
-		free(b.p);
+	if (b.failed) {
+		kist_buf_free(&b);
 		return NULL;
 	}
 	*len = b.len;

@@ -307,11 +307,18 @@ struct kist_premis_writer {
 	int fd;
 	int io_errno;
 	int state;
+	struct kist_digest *digests[KIST_ALG_COUNT + 1];   /* NULL-terminated */
 };
+
+/* Writeback of the document starts every WRITEBACK_STEP bytes, so that the
+ * final fsync of a large one waits for its remainder only. */
+#define WRITEBACK_STEP (8u << 20)
 
 struct fdout {
 	int fd;
 	int *io_errno;
+	struct kist_digest *const *digests;   /* every byte written, or NULL */
+	uint64_t written, flushed;
 };
 
 static int fdout_write(void *ctx, const char *buf, int len)
@@ -324,6 +331,11 @@ static int fdout_write(void *ctx, const char *buf, int len)
 	 * "I/O error" on stderr itself, without the reason. */
 	if (*o->io_errno)
 		return len;
+	for (size_t i = 0; o->digests && o->digests[i]; i++)
+		if (kist_digest_update(o->digests[i], buf, (size_t)len) < 0) {
+			*o->io_errno = EIO;
+			return len;
+		}
 	while (done < len) {
 		ssize_t n = write(o->fd, buf + done, (size_t)(len - done));
 
@@ -335,6 +347,12 @@ static int fdout_write(void *ctx, const char *buf, int len)
 		}
 		done += (int)n;
 	}
+	o->written += (uint64_t)len;
+	if (o->written - o->flushed >= WRITEBACK_STEP) {
+		sync_file_range(o->fd, (off_t)o->flushed, (off_t)(o->written - o->flushed),
+				SYNC_FILE_RANGE_WRITE);
+		o->flushed = o->written;
+	}
 	return len;
 }
 
@@ -344,9 +362,9 @@ static int fdout_close(void *ctx)
 	return 0;
 }
 
-xmlTextWriterPtr premis_fd_writer(int fd, int *io_errno)
+static xmlTextWriterPtr fd_writer(int fd, int *io_errno, struct kist_digest *const *digests)
 {
-	struct fdout *o = malloc(sizeof(*o));
+	struct fdout *o = calloc(1, sizeof(*o));
 	xmlOutputBufferPtr out;
 	xmlTextWriterPtr w;
 
@@ -354,6 +372,7 @@ xmlTextWriterPtr premis_fd_writer(int fd, int *io_errno)
 		return NULL;
 	o->fd = fd;
 	o->io_errno = io_errno;
+	o->digests = digests;
 	if (!(out = xmlOutputBufferCreateIO(fdout_write, fdout_close, o, NULL))) {
 		free(o);
 		return NULL;
@@ -363,7 +382,33 @@ xmlTextWriterPtr premis_fd_writer(int fd, int *io_errno)
 	return w;
 }
 
-struct kist_premis_writer *kist_premis_writer_new(int dirfd, const char *name, struct kist_error *err)
+xmlTextWriterPtr premis_fd_writer(int fd, int *io_errno)
+{
+	return fd_writer(fd, io_errno, NULL);
+}
+
+static int start_digests(struct kist_premis_writer *pw, kist_algset algs)
+{
+	size_t n = 0;
+
+	for (int a = 0; a < KIST_ALG_COUNT; a++) {
+		if (!(algs & KIST_ALG_BIT(a)))
+			continue;
+		if (!(pw->digests[n] = kist_digest_new(a)) || kist_digest_begin(pw->digests[n]) < 0)
+			return -1;
+		n++;
+	}
+	return 0;
+}
+
+static void free_digests(struct kist_premis_writer *pw)
+{
+	for (size_t i = 0; i < KIST_ALG_COUNT; i++)
+		kist_digest_free(pw->digests[i]);
+}
+
+struct kist_premis_writer *kist_premis_writer_new_hashed(int dirfd, const char *name, kist_algset algs,
+							 struct kist_error *err)
 {
 	struct kist_premis_writer *pw = calloc(1, sizeof(*pw));
 	char uuid[37];
@@ -372,14 +417,22 @@ struct kist_premis_writer *kist_premis_writer_new(int dirfd, const char *name, s
 		kist_error_set(err, KIST_FAILED, "out of memory");
 		return NULL;
 	}
+	if (start_digests(pw, algs) < 0) {
+		free_digests(pw);
+		free(pw);
+		kist_error_set(err, KIST_FAILED, "cannot start a digest");
+		return NULL;
+	}
 	pw->fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (pw->fd < 0) {
 		kist_error_sys(err, errno, "cannot create %s", name);
+		free_digests(pw);
 		free(pw);
 		return NULL;
 	}
-	if (!(pw->w = premis_fd_writer(pw->fd, &pw->io_errno))) {
+	if (!(pw->w = fd_writer(pw->fd, &pw->io_errno, pw->digests))) {
 		close(pw->fd);
+		free_digests(pw);
 		free(pw);
 		kist_error_set(err, KIST_FAILED, "cannot start an XML writer");
 		return NULL;
@@ -403,6 +456,11 @@ struct kist_premis_writer *kist_premis_writer_new(int dirfd, const char *name, s
 		return NULL;
 	}
 	return pw;
+}
+
+struct kist_premis_writer *kist_premis_writer_new(int dirfd, const char *name, struct kist_error *err)
+{
+	return kist_premis_writer_new_hashed(dirfd, name, 0, err);
 }
 
 int kist_premis_write_file(struct kist_premis_writer *pw, const struct kist_premis_file *f)
@@ -438,7 +496,8 @@ int kist_premis_write_agent(struct kist_premis_writer *pw, const struct kist_pre
 	return premis_write_agent(pw->w, a, 0);
 }
 
-int kist_premis_writer_finish(struct kist_premis_writer *pw, struct kist_error *err)
+int kist_premis_writer_finish_digests(struct kist_premis_writer *pw,
+				      unsigned char (*digest)[KIST_DIGEST_MAX], struct kist_error *err)
 {
 	int rc = KIST_OK;
 
@@ -454,8 +513,20 @@ int kist_premis_writer_finish(struct kist_premis_writer *pw, struct kist_error *
 	if (close(pw->fd) < 0 && rc == KIST_OK)
 		rc = kist_error_sys(err, errno, "cannot write the PREMIS document");
 	pw->fd = -1;
+	for (size_t i = 0; rc == KIST_OK && digest && pw->digests[i]; i++) {
+		struct kist_digest *d = pw->digests[i];
+
+		if (kist_digest_end(d, digest[kist_digest_alg(d)]) < 0)
+			rc = kist_error_set(err, KIST_FAILED, "cannot end a digest");
+	}
+	free_digests(pw);
 	free(pw);
 	return rc;
+}
+
+int kist_premis_writer_finish(struct kist_premis_writer *pw, struct kist_error *err)
+{
+	return kist_premis_writer_finish_digests(pw, NULL, err);
 }
 
 void kist_premis_writer_free(struct kist_premis_writer *pw)
@@ -466,5 +537,6 @@ void kist_premis_writer_free(struct kist_premis_writer *pw)
 		xmlFreeTextWriter(pw->w);
 	if (pw->fd >= 0)
 		close(pw->fd);
+	free_digests(pw);
 	free(pw);
 }

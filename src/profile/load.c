@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 
+#include <kist/buf.h>
 #include <kist/error.h>
 #include <kist/finding.h>
 #include <kist/profile.h>
@@ -87,8 +88,7 @@ out:
 /* --- fetching ----------------------------------------------------------------- */
 
 struct sink {
-	char *buf;
-	size_t len, cap;
+	struct kist_buf b;
 	int too_big;
 };
 
@@ -97,25 +97,11 @@ static size_t sink_write(char *data, size_t size, size_t nmemb, void *ctx)
 	struct sink *s = ctx;
 	size_t n = size * nmemb;
 
-	if (s->len + n > KIST_PROFILE_MAX_BYTES) {
+	if (s->b.len + n > KIST_PROFILE_MAX_BYTES) {
 		s->too_big = 1;
 		return 0;   /* curl stops with CURLE_WRITE_ERROR */
 	}
-	if (s->len + n + 1 > s->cap) {
-		size_t cap = s->cap ? s->cap : 16384;
-		char *nb;
-
-		while (cap < s->len + n + 1)
-			cap *= 2;
-		if (!(nb = realloc(s->buf, cap)))
-			return 0;
-		s->buf = nb;
-		s->cap = cap;
-	}
-	memcpy(s->buf + s->len, data, n);
-	s->len += n;
-	s->buf[s->len] = '\0';
-	return n;
+	return kist_buf_add(&s->b, data, n) < 0 ? 0 : n;
 }
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -166,15 +152,15 @@ int kist_profile_fetch(const char *url, char **text, size_t *len, struct kist_er
 	else
 		ret = KIST_OK;
 	if (ret == KIST_OK) {
-		if (!s.buf && !(s.buf = calloc(1, 1))) {
+		if (kist_buf_add(&s.b, "", 0) < 0) {
 			ret = kist_error_set(err, KIST_FAILED, "out of memory");
 		} else {
-			*text = s.buf;
-			*len = s.len;
-			s.buf = NULL;
+			*text = s.b.p;
+			*len = s.b.len;
+			s.b.p = NULL;
 		}
 	}
-	free(s.buf);
+	kist_buf_free(&s.b);
 	curl_slist_free_all(headers);
 	curl_easy_cleanup(h);
 	return ret;

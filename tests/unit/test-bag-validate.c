@@ -333,6 +333,24 @@ static void test_tag_checksum_mismatch(void **state)
 	assert_int_equal(count_code(t, "tag.checksum-mismatch"), 1);
 }
 
+/* Tag manifests in an algorithm the payload manifests do not use are still
+ * verified (they are hashed in a run of their own), as are the payload's. */
+static void test_tag_manifest_other_algorithm(void **state)
+{
+	struct tb *t = *state;
+
+	good_bag(t);
+	manifest(t, "tagmanifest-md5.txt", KIST_ALG_MD5, TAGS);
+	assert_int_equal(validate(t, KIST_BAG_CHECK_FULL), KIST_OK);
+	put(t, "bag-info.txt", "Payload-Oxum: 23.2\nSource-Organization: kist test5\n");
+	manifest(t, "tagmanifest-sha256.txt", KIST_ALG_SHA256, TAGS);
+	put(t, "data/sub/dir/b.bin", "0123456780");
+	assert_invalid(t);
+	assert_int_equal(count_code(t, "tag.checksum-mismatch"), 1);
+	assert_true(has_path(t, "tag.checksum-mismatch", "bag-info.txt"));
+	assert_int_equal(count_code(t, "payload.checksum-mismatch"), 2);
+}
+
 /* "Every element present in every tag manifest is present." */
 static void test_tag_manifest_lists_missing_file(void **state)
 {
@@ -1161,6 +1179,7 @@ int main(void)
 		T(test_extra_payload_file),
 		T(test_payload_checksum_mismatch),
 		T(test_tag_checksum_mismatch),
+		T(test_tag_manifest_other_algorithm),
 		T(test_tag_manifest_lists_missing_file),
 		T(test_tag_manifest_lists_payload),
 		T(test_payload_manifest_lists_tag_file),

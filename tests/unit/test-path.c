@@ -89,6 +89,59 @@ static void test_open_beneath(void **state)
 	kist_path_use_openat2(1);
 }
 
+/* Directories made on the way, never through a link, never above the root. */
+static void test_open_dirs(void **state)
+{
+	char *dir = unit_tmpdir(), *outside = unit_tmpdir(), *link = NULL;
+	struct stat st;
+	mode_t mask = umask(022);
+	int root, fd;
+
+	(void)state;
+	umask(mask);
+	unit_mkdir(dir, "data");
+	assert_true(asprintf(&link, "%s/data/escape", dir) > 0);
+	assert_int_equal(symlink(outside, link), 0);
+	free(link);
+	root = open(dir, O_RDONLY | O_DIRECTORY);
+	assert_true(root >= 0);
+
+	/* without make_mode nothing is made */
+	errno = 0;
+	assert_int_equal(kist_path_open_dirs(root, "data/a/b/leaf", 10, 0), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(fstatat(root, "data/a", &st, 0), -1);
+
+	/* with it, the first n bytes' directories are made, not the leaf */
+	fd = kist_path_open_dirs(root, "data/a/b/leaf", 10, 0750);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	close(fd);
+	assert_int_equal(fstatat(root, "data/a/b", &st, 0), 0);
+	assert_int_equal(st.st_mode & 0777, 0750 & ~mask);
+	assert_int_equal(fstatat(root, "data/a/b/leaf", &st, 0), -1);
+
+	/* n == 0 is the root itself, a new descriptor */
+	fd = kist_path_open_dirs(root, "anything", 0, 0755);
+	assert_true(fd >= 0 && fd != root);
+	close(fd);
+
+	/* a link on the way is never followed, and nothing is made beyond it */
+	errno = 0;
+	assert_int_equal(kist_path_open_dirs(root, "data/escape/x/y", 15, 0755), -1);
+	assert_int_equal(errno, ELOOP);
+	assert_int_equal(fstatat(root, "data/escape/x", &st, AT_SYMLINK_NOFOLLOW), -1);
+	errno = 0;
+	assert_int_equal(kist_path_open_dirs(root, "data/../up", 10, 0755), -1);
+	assert_int_equal(errno, EXDEV);
+	close(root);
+	unit_rmtree(dir);
+	unit_rmtree(outside);
+	free(dir);
+	free(outside);
+}
+
 static void test_join(void **state)
 {
 	char *s;
@@ -127,6 +180,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_relative),
 		cmocka_unit_test(test_open_beneath),
+		cmocka_unit_test(test_open_dirs),
 		cmocka_unit_test(test_join),
 		cmocka_unit_test(test_utf8),
 	};
