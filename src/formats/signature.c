@@ -449,6 +449,11 @@ static uint64_t elem_maxlen(const struct kpat_elem *e)
 	}
 }
 
+static int common_byte(unsigned char c)
+{
+	return c == 0x00 || c == '\t' || c == '\n' || c == '\r' || c == ' ' || c == 0xFF;
+}
+
 /* The key: a literal of two bytes or more that any match of the signature
  * has in the head, for the one-pass scan (identify.c) to find before the
  * signature is tried: a literal element (outside alternatives) of the left
@@ -499,6 +504,15 @@ static void choose_key(struct ksig *s)
 					}
 				}
 		}
+	}
+	/* "\r\n...", "  ...", "\0\0...": a first pair that text or padding is
+	 * full of would wake the scan at every line; start the key later */
+	while (s->key && s->keylen > 4 && common_byte(s->key[0]) && common_byte(s->key[1])) {
+		s->key++;
+		s->keylen--;
+		s->key_min++;
+		if (s->key_limit != UINT64_MAX)
+			s->key_limit++;
 	}
 }
 
