@@ -14,6 +14,7 @@ extern "C" {
 
 struct kist_findings;
 struct kist_error;
+struct kist_pack_pass;
 
 /* --- tag files: "Label: value" elements, in file order ------------------- */
 
@@ -175,6 +176,7 @@ struct kist_bag_create_options {
 	int no_identify;
 	size_t identify_window;      /* bytes matched at each end; 0: 65536 */
 	const char *signature_file;  /* DROID signature file; NULL: kist's copy */
+	struct kist_pack_pass *pack; /* also write an archive, same read (transfer.h) */
 };
 /* dest NULL: bag source in place. */
 int kist_bag_create(const char *source, const char *dest, const struct kist_bag_create_options *opt,

@@ -36,6 +36,11 @@ struct kist_consumer {
 	 * delivered because the run stopped early (delivered states are the
 	 * result callback's to free). */
 	void (*discard)(void *state);
+	/* Optional: a file the consumer will see nothing of, because open was
+	 * never reached (the file could not be opened, or is not a regular
+	 * file) or returned NULL; a consumer that waits for files in order
+	 * learns here not to wait for this one. From the reading thread. */
+	void (*skip)(void *arg, size_t index);
 };
 
 /* Two consumers over the same blocks. The state each file's result carries

@@ -37,6 +37,28 @@ struct kist_bag_pack_options {
 int kist_bag_pack(const char *path, const char *out, const struct kist_bag_pack_options *opt,
 		  struct kist_findings *findings, struct kist_error *err);
 
+/* Packing inside `kist bag create` (create --pack): the archive is written
+ * from the blocks the bagging pass reads, so each payload file is read once.
+ * Made before the bag (out is checked and its temporary file made beside it:
+ * nothing is bagged when the archive could not be written), given to
+ * kist_bag_create in its options (.pack), then finished once the bag's tag
+ * files are final. The archive holds one top directory named after bag,
+ * data/ first (the payload in the order the bag was made: each directory's
+ * entries in byte order of their names), then the tag files in kist bag
+ * pack's order (bagit.txt, bag-info.txt, manifests, tag manifests, other
+ * tag files). File times and permission bits kept. */
+struct kist_pack_pass;
+/* bag: the bag's path (DEST, or SOURCE in place). opt->force replaces out. */
+int kist_pack_pass_new(const char *out, const char *bag, const struct kist_bag_pack_options *opt,
+		       struct kist_pack_pass **pass, struct kist_error *err);
+/* After kist_bag_create succeeded: the tag files appended, the archive
+ * synced and renamed to out. Returns KIST_OK, KIST_INVALID (findings: a
+ * symlink or special file among the tag files) or KIST_FAILED (err). */
+int kist_pack_pass_finish(struct kist_pack_pass *pass, struct kist_findings *findings,
+			  struct kist_error *err);
+/* Frees the pass; an unfinished archive's temporary file is removed. */
+void kist_pack_pass_free(struct kist_pack_pass *pass);
+
 struct kist_bag_unpack_options {
 	unsigned jobs;
 	uint64_t max_bytes;          /* refuse to unpack more; 0: the free space of DIR */

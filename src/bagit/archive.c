@@ -4,10 +4,12 @@
  * (everything outside data/) are small and kept in memory: the bag is read
  * from them with the directory reader's parsers (kist_bag_open_memory).
  * Payload entries are never kept: their bytes go to the stream hasher as they
- * pass, with the algorithms of the payload manifests seen so far, or with
- * every algorithm kist knows when no payload manifest has come yet (an
- * archive made by `kist bag pack` puts the tag files first, so that is the
- * slow path for foreign archives only). At the end the listing and the
+ * pass, with the algorithms of the payload manifests seen so far. Payload
+ * that comes before any payload manifest (Debian's tar, `kist bag create
+ * --pack`) is, in an uncompressed archive in a regular file, only noted
+ * (where its bytes lie) and hashed at the end of the pass, by pread, with
+ * the algorithms the manifests turned out to name; in a compressed archive
+ * it is hashed as it passes with every algorithm kist knows (the slow path). At the end the listing and the
  * digests are handed to validate.c as a view: the same checks, findings and
  * verdict as for a directory. Memory grows with the number of entries (a
  * path, a size and the digests each), not with their bytes.
@@ -89,6 +91,11 @@ struct xa {
 	uint64_t file_size;
 	char **odd;
 	size_t nodd;
+	struct deferred {           /* payload before the manifests: hashed at the end */
+		size_t idx;
+		uint64_t offset, length;
+	} *deferred;
+	size_t ndeferred, capdeferred;
 };
 
 /* --- the table of entries, by path ------------------------------------------ */
@@ -374,16 +381,53 @@ static void store_digest(void *ctx, size_t id, kist_algset algs, int failed,
  * them there themselves, in parallel, as they read a directory's files. The
  * first block libarchive gave must be the same bytes at that position, or
  * the entry is read the ordinary way. */
-static int try_direct(struct xa *x, size_t idx, kist_algset algs, uint64_t data_off,
-		      uint64_t declared, const void *first, size_t len)
+static int bytes_in_place(struct xa *x, uint64_t data_off, uint64_t declared, const void *first,
+			  size_t len)
 {
 	unsigned char probe[4096];
 	size_t n = len < sizeof(probe) ? len : sizeof(probe);
 
-	if (data_off + declared > x->file_size || !n ||
-	    pread(x->fd, probe, n, (off_t)data_off) != (ssize_t)n || memcmp(probe, first, n) != 0)
+	return data_off + declared <= x->file_size && n &&
+	       pread(x->fd, probe, n, (off_t)data_off) == (ssize_t)n && memcmp(probe, first, n) == 0;
+}
+
+static int try_direct(struct xa *x, size_t idx, kist_algset algs, uint64_t data_off,
+		      uint64_t declared, const void *first, size_t len)
+{
+	if (!bytes_in_place(x, data_off, declared, first, len))
 		return 0;
 	return kist_shash_range(x->hasher, idx, algs, x->fd, data_off, declared) == 0;
+}
+
+/* A payload entry before any payload manifest, its bytes in place: noted,
+ * to be hashed once the manifests have said which algorithms. */
+static int try_defer(struct xa *x, size_t idx, uint64_t data_off, uint64_t declared,
+		     const void *first, size_t len)
+{
+	if (!bytes_in_place(x, data_off, declared, first, len))
+		return 0;
+	if (x->ndeferred == x->capdeferred) {
+		size_t cap = x->capdeferred ? x->capdeferred * 2 : 256;
+		struct deferred *d = realloc(x->deferred, cap * sizeof(*d));
+
+		if (!d)
+			return 0;   /* hashed now, the slow way */
+		x->deferred = d;
+		x->capdeferred = cap;
+	}
+	x->deferred[x->ndeferred++] = (struct deferred){ idx, data_off, declared };
+	return 1;
+}
+
+/* The deferred entries, with the payload manifests' algorithms. */
+static void hash_deferred(struct xa *x)
+{
+	kist_algset algs = x->payload_algs ? x->payload_algs : ALL_ALGS;
+
+	for (size_t i = 0; i < x->ndeferred && !x->failed_oom; i++)
+		if (kist_shash_range(x->hasher, x->deferred[i].idx, algs, x->fd, x->deferred[i].offset,
+				     x->deferred[i].length) != 0)
+			x->failed_oom = 1;
 }
 
 /* The bytes of a regular entry: to the hasher (payload), memory (tag files)
@@ -438,9 +482,11 @@ static int read_file(struct xa *x, size_t idx, const char *rest, int keep, uint6
 			rc = -1;
 			break;
 		}
-		if (!got && offset == 0 && algs && !job && !out && data_off >= 0 &&
-		    declared >= DIRECT_MIN && !archive_entry_sparse_count(ae) &&
-		    try_direct(x, idx, algs, (uint64_t)data_off, declared, buf, size)) {
+		if (!got && offset == 0 && algs && !job && !out && data_off >= 0 && size &&
+		    !archive_entry_sparse_count(ae) &&
+		    ((!x->payload_algs && try_defer(x, idx, (uint64_t)data_off, declared, buf, size)) ||
+		     (declared >= DIRECT_MIN &&
+		      try_direct(x, idx, algs, (uint64_t)data_off, declared, buf, size)))) {
 			direct = 1;
 			if (guard(x, rest, declared) < 0) {
 				rc = -1;
@@ -798,6 +844,7 @@ static void xa_free(struct xa *x)
 	for (size_t i = 0; i < x->nodd; i++)
 		free(x->odd[i]);
 	free(x->odd);
+	free(x->deferred);
 	kist_shash_free(x->hasher);
 	if (x->fd >= 0)
 		close(x->fd);
@@ -939,6 +986,7 @@ int kist_archive_validate(const char *path, const struct kist_bag_validate_optio
 		if (on_entry(&x, ae) < 0)
 			x.stop = 1;
 	}
+	hash_deferred(&x);
 	kist_shash_collect(x.hasher, 1, store_digest, &x);
 	if (x.failed_oom) {
 		rc = kist_error_set(err, KIST_FAILED, "out of memory");

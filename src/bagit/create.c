@@ -59,6 +59,7 @@
 #include <kist/walk.h>
 
 #include "identify-pass.h"
+#include "pack-pass.h"
 
 #define JOURNAL ".kist-bagging"
 #define JOURNAL_TMP ".kist-bagging.tmp"
@@ -712,6 +713,7 @@ struct hashing {
 	atomic_int link_failed;
 	struct copy_state *states;
 	struct id_pass *idp;          /* identifying formats, or NULL */
+	struct kist_pack_pass *pack;  /* writing the archive too, or NULL */
 	/* metadata/premis.xml, its file objects written as results come in */
 	struct kist_premis_writer *premis;
 	size_t premis_next;           /* the next scan entry to write */
@@ -817,35 +819,68 @@ static void copy_close(void *state, int failed)
 	st->fd = -1;
 }
 
+/* The consumers over each file's blocks: copying (to DEST), packing,
+ * identifying; two or three of them are joined by tees, in that order. */
+static const struct kist_consumer *join_consumers(struct hashing *h, const struct kist_consumer *copy,
+						  struct kist_tee tees[2])
+{
+	const struct kist_consumer *c = h->states ? copy : NULL;
+
+	if (h->pack)
+		c = c ? kist_tee_init(&tees[0], c, pack_pass_consumer(h->pack)) : pack_pass_consumer(h->pack);
+	if (h->idp)
+		c = c ? kist_tee_init(&tees[1], c, id_pass_consumer(h->idp)) : id_pass_consumer(h->idp);
+	return c;
+}
+
+/* A delivered state taken apart: the copy's state (the identifier's answer
+ * is kept for line li; the packer's state is the packer's own). */
+static void *split_state(struct hashing *h, void *state, size_t li)
+{
+	if (h->idp && (h->states || h->pack)) {
+		struct kist_tee_state *t = state;
+
+		id_pass_take(h->idp, t ? t->second : NULL, li);
+		state = t ? t->first : NULL;
+		kist_tee_state_free(t);
+	} else if (h->idp) {
+		id_pass_take(h->idp, state, li);
+		state = NULL;
+	}
+	if (h->states && h->pack) {
+		struct kist_tee_state *t = state;
+
+		state = t ? t->first : NULL;
+		kist_tee_state_free(t);
+	}
+	return h->states ? state : NULL;
+}
+
+static int stop_hashing(struct hashing *h)
+{
+	h->failed = 1;
+	if (h->pack)
+		pack_pass_abort(h->pack, "the bag could not be made");
+	return 1;
+}
+
 static int on_hashed(void *ctx, const struct kist_hash_result *r)
 {
 	struct hashing *h = ctx;
 	size_t ei = h->file_of[r->index];
 	const struct entry *e = &h->s->v[ei];
 	size_t li = h->line_of[ei];
-	void *copied = r->consumer_state;
-
-	if (h->idp && h->states) {   /* both consumers: the tee's state */
-		struct kist_tee_state *t = r->consumer_state;
-
-		copied = t ? t->first : NULL;
-		id_pass_take(h->idp, t ? t->second : NULL, li);
-		kist_tee_state_free(t);
-	} else if (h->idp) {
-		id_pass_take(h->idp, r->consumer_state, li);
-	}
+	void *copied = split_state(h, r->consumer_state, li);
 	if (h->states && !copied && !r->fail_code) {
 		kist_findings_add(h->findings, KIST_SEV_FAILURE, "create.write-failed", e->rel,
 				  "cannot copy into the destination: out of memory");
-		h->failed = 1;
-		return 1;
+		return stop_hashing(h);
 	}
 	if (r->fail_code) {
 		kist_findings_add(h->findings, KIST_SEV_FAILURE,
 				  strcmp(r->fail_code, "file.missing") == 0 ? "file.vanished" : r->fail_code,
 				  e->rel, "%s", r->fail_message);
-		h->failed = 1;
-		return 1;
+		return stop_hashing(h);
 	}
 	if (h->states) {
 		struct copy_state *st = &h->states[r->index];
@@ -853,8 +888,7 @@ static int on_hashed(void *ctx, const struct kist_hash_result *r)
 		if (st->err) {
 			kist_findings_add(h->findings, KIST_SEV_FAILURE, "create.write-failed", e->rel,
 					  "cannot write into the destination: %s", strerror(st->err));
-			h->failed = 1;
-			return 1;
+			return stop_hashing(h);
 		}
 	}
 	for (int a = 0; a < KIST_ALG_COUNT; a++)
@@ -1153,6 +1187,45 @@ static int is_tag_name(const char *name)
 		len > 4 && strcmp(name + len - 4, ".txt") == 0);
 }
 
+/* --pack: the payload's entries in the order the pipeline reads them; the
+ * directories (as made in DEST) and the .keep files made here between. */
+static int declare_pack(struct run *r, int bagfd, int copying, size_t nitems, struct kist_error *err)
+{
+	struct scan *s = &r->scan;
+	size_t nentries = 0;
+	int rc;
+
+	for (size_t i = 0; i < s->n; i++)
+		nentries += !s->v[i].is_dir || s->v[i].shown;
+	if ((rc = pack_pass_begin(r->opt->pack, bagfd, nentries, nitems, err)) != KIST_OK)
+		return rc;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct entry *e = &s->v[i];
+		struct timespec mtime = e->mtime;
+		mode_t mode = e->mode & 0777;
+
+		if (e->is_dir && !e->shown)
+			continue;
+		if (e->is_dir && copying)
+			mode |= 0700;
+		if (e->virt && copying) {
+			char *name = dest_name(e->rel);
+			struct stat st;
+
+			if (!name || fstatat(r->destfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+				free(name);
+				return kist_error_sys(err, name ? errno : ENOMEM, "cannot stat data/%s", e->rel);
+			}
+			free(name);
+			mtime = st.st_mtim;
+			mode = st.st_mode & 0777;
+		}
+		pack_pass_add(r->opt->pack, e->rel, e->is_dir, !e->is_dir && !(e->virt && copying),
+			      e->size, mode, mtime);
+	}
+	return KIST_OK;
+}
+
 /* Hashes the payload (copying it when DEST is given) and writes the tag
  * files. bagfd is the bag's top directory; paths of items are relative to
  * hashfd. */
@@ -1160,14 +1233,15 @@ static int finish(struct run *r, int bagfd, int copying, struct kist_error *err)
 {
 	struct scan *s = &r->scan;
 	struct hashing h = { .s = s, .algs = r->algs, .findings = r->findings, .idp = r->idp,
+			     .pack = r->opt->pack,
 			     .srcfd = r->srcfd, .destfd = r->destfd,
 			     .link = r->opt->link, .follow = r->opt->follow_symlinks };
 	struct kist_hash_item *items = NULL;
 	char **paths = NULL;
 	size_t nfiles = 0, nitems = 0;
 	struct kist_pipeline_options po;
-	struct kist_consumer consumer = { copy_open, copy_update, copy_close, &h, NULL };
-	struct kist_tee tee;
+	struct kist_consumer consumer = { copy_open, copy_update, copy_close, &h, NULL, NULL };
+	struct kist_tee tees[2];
 	struct kist_bag_info info;
 	unsigned char premis_digest[KIST_ALG_COUNT][KIST_DIGEST_MAX];
 	uint64_t total = 0;
@@ -1244,15 +1318,30 @@ static int finish(struct run *r, int bagfd, int copying, struct kist_error *err)
 	po.beneath = !r->opt->follow_symlinks;
 	po.nofollow = !r->opt->follow_symlinks;
 	po.progress = r->opt->progress;
-	po.consumer = copying ? &consumer : NULL;
-	if (h.idp) {
-		if (id_pass_start(h.idp, nfiles) < 0)
-			goto oom;
-		po.consumer = copying ? kist_tee_init(&tee, &consumer, id_pass_consumer(h.idp))
-				      : id_pass_consumer(h.idp);
+	if (h.idp && id_pass_start(h.idp, nfiles) < 0)
+		goto oom;
+	if (h.pack) {
+		struct kist_error perr;
+
+		kist_error_clear(&perr);
+		if (declare_pack(r, bagfd, copying, nitems, &perr) != KIST_OK) {
+			pack_pass_abort(h.pack, perr.message);   /* the bag goes on */
+			h.pack = NULL;
+		}
 	}
-	if ((rc = kist_pipeline_run(&po, items, nitems, on_hashed, &h, err)) != KIST_OK && !h.failed &&
-	    !h.premis_failed)
+	po.consumer = join_consumers(&h, &consumer, tees);
+	rc = kist_pipeline_run(&po, items, nitems, on_hashed, &h, err);
+	if (h.pack) {
+		struct kist_error ignored;
+
+		/* the archive's own failure is kist_pack_pass_finish's to
+		 * report: the bag is made all the same */
+		if (rc != KIST_OK || h.failed || h.premis_failed)
+			pack_pass_abort(h.pack, "the bag could not be made");
+		kist_error_clear(&ignored);
+		pack_pass_payload_end(h.pack, &ignored);
+	}
+	if (rc != KIST_OK && !h.failed && !h.premis_failed)
 		goto out;
 	if (h.premis_failed) {
 		rc = kist_error_set(err, KIST_FAILED, "cannot write %s", PREMIS_FILE);

@@ -30,6 +30,8 @@
 #include <kist/transfer.h>
 #include <kist/walk.h>
 
+#include "transfer.h"
+
 struct pentry {
 	char *rel;               /* below the bag: "data/a.txt"; "" the bag itself */
 	int dir;
@@ -68,7 +70,7 @@ int kist_pack_format_for_name(const char *name)
 }
 
 /* Where an entry goes: tag files a reader needs first, data/ last. */
-static int rank_of(const char *rel)
+int kist_pack_rank(const char *rel)
 {
 	if (!rel[0])
 		return 0;
@@ -120,7 +122,7 @@ static int on_walk(void *ctx, const struct kist_walk_entry *we)
 	e->mode = we->mode;
 	e->mtime = we->mtime_sec;
 	e->mtime_ns = we->mtime_nsec;
-	e->rank = rank_of(we->rel);
+	e->rank = kist_pack_rank(we->rel);
 	p->n++;
 	return 0;
 }
@@ -227,31 +229,33 @@ static void take_walk_findings(struct pack *p, struct kist_findings *wf, size_t 
 	}
 }
 
-static int open_writer(struct pack *p, int fmt, int store, int fd, struct kist_error *err)
+int kist_pack_writer_open(struct archive **ap, int fmt, int store, int fd, struct kist_error *err)
 {
-	if (!(p->a = archive_write_new()))
+	struct archive *a;
+
+	if (!(a = *ap = archive_write_new()))
 		return kist_error_set(err, KIST_FAILED, "out of memory");
 	switch (fmt) {
 	case KIST_PACK_TAR:
 	case KIST_PACK_TAR_GZ:
-		archive_write_set_format_pax_restricted(p->a);
+		archive_write_set_format_pax_restricted(a);
 		if (fmt == KIST_PACK_TAR_GZ)
-			archive_write_add_filter_gzip(p->a);
+			archive_write_add_filter_gzip(a);
 		break;
 	default:
-		archive_write_set_format_zip(p->a);
+		archive_write_set_format_zip(a);
 		if (store)
-			archive_write_set_options(p->a, "zip:compression=store");
+			archive_write_set_options(a, "zip:compression=store");
 		break;
 	}
-	archive_write_set_bytes_in_last_block(p->a, 1);
-	if (archive_write_open_fd(p->a, fd) != ARCHIVE_OK)
+	archive_write_set_bytes_in_last_block(a, 1);
+	if (archive_write_open_fd(a, fd) != ARCHIVE_OK)
 		return kist_error_set(err, KIST_FAILED, "cannot start the archive: %s",
-				      archive_error_string(p->a));
+				      archive_error_string(a));
 	return KIST_OK;
 }
 
-static char *bag_name(const char *path)
+char *kist_pack_bag_name(const char *path)
 {
 	char *copy = strdup(path), *base;
 	size_t n;
@@ -296,7 +300,7 @@ int kist_bag_pack(const char *path, const char *out, const struct kist_bag_pack_
 				  "no bagit.txt: not a bag");
 		return KIST_INVALID;
 	}
-	if (!(top = bag_name(path)) || !(wf = kist_findings_new())) {
+	if (!(top = kist_pack_bag_name(path)) || !(wf = kist_findings_new())) {
 		rc = kist_error_set(err, KIST_FAILED, "out of memory");
 		goto out;
 	}
@@ -341,7 +345,7 @@ int kist_bag_pack(const char *path, const char *out, const struct kist_bag_pack_
 		goto out;
 	}
 	fchmod(fd, 0644);
-	if ((rc = open_writer(&p, fmt, opt->store, fd, err)) != KIST_OK)
+	if ((rc = kist_pack_writer_open(&p.a, fmt, opt->store, fd, err)) != KIST_OK)
 		goto out;
 	kist_pipeline_options_init(&po);
 	po.algs = 0;

@@ -107,4 +107,15 @@ int kist_archive_validate(const char *path, const struct kist_bag_validate_optio
 			  char **top, struct kist_bag_validate_result *res,
 			  struct kist_findings *findings, struct kist_error *err);
 
+/* --- pack.c: what `bag create --pack` (pack-pass.c) shares with bag pack --- */
+
+struct archive;
+/* An entry's place in the archive: tag files a reader needs first, data/
+ * last (rel: below the bag). */
+int kist_pack_rank(const char *rel);
+/* A libarchive writer on fd for the format (enum kist_pack_format). */
+int kist_pack_writer_open(struct archive **a, int fmt, int store, int fd, struct kist_error *err);
+/* The bag's directory name, the archive's top directory (malloc'd). */
+char *kist_pack_bag_name(const char *path);
+
 #endif

@@ -63,8 +63,10 @@ void usage_bag_create(FILE *out)
 		"      --scan-window N     bytes matched at each end of a file (default\n"
 		"                          65536, 512 to 67108864)\n"
 		"      --signatures FILE   a DROID signature file (default: kist's copy)\n"
-		"      --pack OUT          then write the bag into OUT (.tar, .tar.gz, .tgz,\n"
-		"                          .zip), as kist bag pack does\n"
+		"      --pack OUT          also write the bag into OUT (.tar, .tar.gz, .tgz,\n"
+		"                          .zip) in the same read of the payload: data/\n"
+		"                          first, then the tag files; OUT appears only\n"
+		"                          when whole (an existing OUT is not replaced)\n"
 		"      --profile P         make the bag for the BagIt Profile P (a JSON file;\n"
 		"                          a URL with --fetch-profile): its required\n"
 		"                          algorithms, BagIt-Profile-Identifier written;\n"
@@ -234,15 +236,60 @@ static int read_oxum(const char *bag, unsigned long long *bytes, unsigned long l
 	return rc;
 }
 
-/* --pack: the new bag into one archive (kist bag pack), once it is made. */
-static int pack_after(const char *bag, const char *out, struct kist_findings *findings)
+/* Is path (which need not exist) at or below dir? Both are resolved; a
+ * path whose folder cannot be resolved is not. */
+static int path_inside(const char *path, const char *dir)
 {
-	struct kist_bag_pack_options po = { 0 };
+	char *copy = strdup(path), *slash, *parent = NULL, *rdir = realpath(dir, NULL);
+	int inside = 0;
+
+	if (copy && rdir) {
+		slash = strrchr(copy, '/');
+		if (slash)
+			*(slash == copy ? slash + 1 : slash) = '\0';
+		parent = realpath(slash ? copy : ".", NULL);
+		if (parent) {
+			size_t len = strlen(rdir);
+
+			inside = strcmp(rdir, "/") == 0 ||
+				 (strncmp(parent, rdir, len) == 0 && (parent[len] == '/' || parent[len] == '\0'));
+		}
+	}
+	free(parent);
+	free(rdir);
+	free(copy);
+	return inside;
+}
+
+/* --pack: the archive is written in the bagging pass (kist_pack_pass_new);
+ * its temporary file is made before anything is bagged. */
+static int pack_start(const char *out, const char *source, const char *dest,
+		      struct kist_pack_pass **pass)
+{
+	struct kist_error err;
+
+	if (path_inside(out, source) || (dest && path_inside(out, dest))) {
+		cli_usage_error("--pack %s: the archive cannot be written inside the folder being bagged", out);
+		return EXIT_USAGE;
+	}
+	kist_error_clear(&err);
+	if (kist_pack_pass_new(out, dest ? dest : source, NULL, pass, &err) != KIST_OK) {
+		cli_message("error", "%s", err.message);
+		cli_message(NULL, "%s: nothing was bagged", source);
+		return EXIT_CANNOT;
+	}
+	return EXIT_OK_;
+}
+
+/* The bag is made: its tag files into the archive, and the archive into place. */
+static int pack_finish(struct kist_pack_pass *pass, const char *bag, const char *out,
+		       struct kist_findings *findings)
+{
 	struct kist_error err;
 	int rc;
 
 	kist_error_clear(&err);
-	rc = kist_bag_pack(bag, out, &po, findings, &err);
+	rc = kist_pack_pass_finish(pass, findings, &err);
 	if (rc == KIST_OK) {
 		if (!cli.quiet && cli.format != FORMAT_JSON) {
 			cli_print_escaped(stdout, out);
@@ -290,6 +337,7 @@ int cmd_bag_create(int argc, char **argv)
 	struct kist_error err;
 	const char **exclude = NULL, *source, *dest, *bag, *pack = NULL, *profile_at = NULL;
 	struct kist_profile *profile = NULL;
+	struct kist_pack_pass *pass = NULL;
 	kist_algset tag_algs = 0;
 	char *pack_alloc = NULL;
 	size_t nexclude = 0;
@@ -404,6 +452,16 @@ int cmd_bag_create(int argc, char **argv)
 		code = cli_finish_output(code);
 		goto out;
 	}
+	if (pack && (code = pack_start(pack, source, dest, &pass)) != EXIT_OK_) {
+		if (cli.format == FORMAT_JSON) {
+			fputs("{\"bag\":null,\"findings\":", stdout);
+			cli_findings_json(stdout, findings);
+			puts("}");
+		}
+		code = cli_finish_output(code);
+		goto out;
+	}
+	o.pack = pass;
 	o.info = &info;
 	o.jobs = cli.jobs;
 	o.exclude = exclude;
@@ -443,8 +501,8 @@ int cmd_bag_create(int argc, char **argv)
 			printf(": bagged %llu file%s, %llu byte%s (%s)\n", files, files == 1 ? "" : "s", bytes,
 			       bytes == 1 ? "" : "s", algs);
 		}
-		if (pack && code == EXIT_OK_)
-			code = pack_after(bag, pack, findings);
+		if (pass && code == EXIT_OK_)
+			code = pack_finish(pass, bag, pack, findings);
 	} else {
 		if (rc == KIST_FAILED && err.message[0])
 			cli_message("error", "%s", err.message);
@@ -481,6 +539,7 @@ out:
 	kist_findings_free(findings);
 	kist_bag_info_free(&info);
 	kist_profile_free(profile);
+	kist_pack_pass_free(pass);   /* an archive not finished is removed */
 	free(pack_alloc);
 	free(exclude);
 	return code;

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -69,7 +70,7 @@ struct run {
 	unsigned idle;               /* workers waiting on work_cv */
 	struct slot *slots;
 	struct share *shares;
-	int stop;
+	atomic_int stop;             /* read by workers without the lock */
 	struct kist_pipeline_stats stats;   /* under lock */
 	int nlanes;                  /* lane plan, the same for every shared file */
 	kist_algset lane_algs[KIST_ALG_COUNT];
@@ -372,7 +373,7 @@ static void hash_item(struct worker *w, size_t index, struct kist_hash_result *r
 			fail(r, "file.symlink", 0, "is a symbolic link, not followed");
 		else
 			fail(r, "file.unreadable", e, "cannot open");
-		return;
+		goto skipped;
 	}
 	if (fstat(fd, &before) < 0) {
 		fail(r, "file.unreadable", errno, "cannot stat");
@@ -417,6 +418,9 @@ static void hash_item(struct worker *w, size_t index, struct kist_hash_result *r
 		o->consumer->close(r->consumer_state, r->fail_code != NULL);
 out:
 	close(fd);
+skipped:
+	if (o->consumer && !r->consumer_state && o->consumer->skip)
+		o->consumer->skip(o->consumer->arg, index);
 }
 
 /* --- workers and delivery ---------------------------------------------------- */

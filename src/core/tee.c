@@ -16,7 +16,23 @@ static void *tee_open(void *arg, size_t index, const char *path, uint64_t size)
 	st->tee = t;
 	st->first = t->first->open(t->first->arg, index, path, size);
 	st->second = t->second->open(t->second->arg, index, path, size);
+	if (!st->first && t->first->skip)
+		t->first->skip(t->first->arg, index);
+	if (!st->second && t->second->skip)
+		t->second->skip(t->second->arg, index);
 	return st;
+}
+
+/* Neither consumer sees the file (for the tee's own NULL, the pipeline
+ * calls this). */
+static void tee_skip(void *arg, size_t index)
+{
+	const struct kist_tee *t = arg;
+
+	if (t->first->skip)
+		t->first->skip(t->first->arg, index);
+	if (t->second->skip)
+		t->second->skip(t->second->arg, index);
 }
 
 static void tee_update(void *state, const unsigned char *buf, size_t len, uint64_t offset)
@@ -56,7 +72,8 @@ const struct kist_consumer *kist_tee_init(struct kist_tee *t, const struct kist_
 	t->first = first;
 	t->second = second;
 	t->consumer = (struct kist_consumer){ .open = tee_open, .update = tee_update,
-					      .close = tee_close, .arg = t, .discard = tee_discard };
+					      .close = tee_close, .arg = t, .discard = tee_discard,
+					      .skip = tee_skip };
 	return &t->consumer;
 }
 

@@ -222,7 +222,7 @@ static void test_consumer_sees_every_byte(void **state)
 	struct check k = { .algs = KIST_ALG_BIT(KIST_ALG_SHA256) | KIST_ALG_BIT(KIST_ALG_MD5),
 			   .stop_at = -1 };
 	uint64_t sums[30] = { 0 };
-	struct kist_consumer consumer = { sum_open, sum_update, sum_close, sums, NULL };
+	struct kist_consumer consumer = { sum_open, sum_update, sum_close, sums, NULL, NULL };
 
 	(void)state;
 	corpus_make(&c, 30, 100000);
@@ -322,8 +322,8 @@ static void test_tee_and_discard(void **state)
 	struct kist_pipeline_options o;
 	struct kist_error err;
 	struct keep_counts a = { 0 }, b = { 0 };
-	struct kist_consumer ca = { keep_open, keep_update, keep_close, &a, keep_discard };
-	struct kist_consumer cb = { keep_open, keep_update, keep_close, &b, keep_discard };
+	struct kist_consumer ca = { keep_open, keep_update, keep_close, &a, keep_discard, NULL };
+	struct kist_consumer cb = { keep_open, keep_update, keep_close, &b, keep_discard, NULL };
 	struct kist_tee tee;
 	struct tee_check t = { .c = &c, .a = &a, .b = &b, .stop_at = (size_t)-1 };
 
@@ -373,6 +373,7 @@ static void test_stop_early(void **state)
 
 struct failures {
 	const char *codes[8];
+	void *states[8];
 	size_t count;
 };
 
@@ -380,8 +381,41 @@ static int collect_failures(void *ctx, const struct kist_hash_result *r)
 {
 	struct failures *f = ctx;
 
+	f->states[f->count] = r->consumer_state;
 	f->codes[f->count++] = r->fail_code;
 	return 0;
+}
+
+/* Which items a consumer opened and which it was told to skip. */
+struct seen {
+	atomic_int opened[8], skipped[8];
+};
+
+static void *seen_open(void *arg, size_t index, const char *path, uint64_t size)
+{
+	struct seen *s = arg;
+
+	(void)path;
+	(void)size;
+	atomic_fetch_add(&s->opened[index], 1);
+	return index == 7 ? NULL : s;   /* "empty": a consumer that declines */
+}
+
+static void seen_update(void *state, const unsigned char *buf, size_t len, uint64_t offset)
+{
+	(void)state, (void)buf, (void)len, (void)offset;
+}
+
+static void seen_close(void *state, int failed)
+{
+	(void)state, (void)failed;
+}
+
+static void seen_skip(void *arg, size_t index)
+{
+	struct seen *s = arg;
+
+	atomic_fetch_add(&s->skipped[index], 1);
 }
 
 static void test_failures(void **state)
@@ -428,6 +462,30 @@ static void test_failures(void **state)
 	assert_string_equal(f.codes[5], "file.changed");
 	assert_string_equal(f.codes[6], "file.outside");
 	assert_null(f.codes[7]);
+
+	/* a consumer learns of every file it will see nothing of: never
+	 * opened (missing, directory, FIFO, link, outside), or declined */
+	{
+		struct seen seen;
+		struct kist_consumer c = { seen_open, seen_update, seen_close, &seen, NULL, seen_skip };
+		struct kist_tee tee;
+		struct kist_consumer plain = { seen_open, seen_update, seen_close, &seen, NULL, NULL };
+
+		for (int round = 0; round < 2; round++) {
+			memset(&seen, 0, sizeof(seen));
+			memset(&f, 0, sizeof(f));
+			o.consumer = round == 0 ? &c : kist_tee_init(&tee, &c, &plain);
+			assert_int_equal(kist_pipeline_run(&o, items, 8, collect_failures, &f, &err), KIST_OK);
+			for (int i = 0; i < 8; i++) {
+				int opened = i == 4 || i == 5 || i == 7;
+
+				assert_int_equal(atomic_load(&seen.opened[i]), opened * (round + 1));
+				assert_int_equal(atomic_load(&seen.skipped[i]), !opened || i == 7);
+			}
+			for (int i = 0; round == 1 && i < 8; i++)
+				kist_tee_state_free(f.states[i]);
+		}
+	}
 	close(dirfd);
 	unit_rmtree(dir);
 	free(dir);
