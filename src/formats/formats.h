@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <kist/identify.h>
 
@@ -50,6 +51,29 @@ void kpat_lengths(struct kpat *p);
 int64_t kpat_match(const struct kpat *p, const unsigned char *buf, size_t len, size_t pos,
 		   int dir, uint64_t lo, uint64_t hi, uint64_t *budget);
 
+/* --- guards (guard.c) -------------------------------------------------------- */
+
+/* Bytes every match of a subsequence has at fixed distances from its
+ * anchor: forward from the anchor's start (BOF, floating), or backward from
+ * its end (EOF: off 0 is the anchor's last byte). */
+#define KGUARD_MAX 4
+
+struct kguard {
+	int n;                            /* sets tested */
+	uint16_t off[KGUARD_MAX];
+	unsigned char set[KGUARD_MAX][32];
+	int scan;                         /* a set of one byte, searched for with memchr, or -1 */
+	unsigned char byte;               /* its byte */
+};
+
+/* Built from the pattern at the anchor point and, when that has a fixed
+ * length, the one after it (anchor then right, or anchor then left). */
+void kguard_build(struct kguard *g, const struct kpat *first, const struct kpat *then, int dir);
+/* The first anchor start in [*pos, hi] (the last anchor end in [lo, *end])
+ * where the guard holds: 1 with *pos (*end) moved there, or 0 if none. */
+int kguard_next(const struct kguard *g, const unsigned char *buf, size_t len, uint64_t *pos, uint64_t hi);
+int kguard_prev(const struct kguard *g, const unsigned char *buf, uint64_t *end, uint64_t lo);
+
 /* --- signatures (signature.c) ---------------------------------------------- */
 
 enum kref { REF_BOF, REF_EOF, REF_VAR };
@@ -57,7 +81,7 @@ enum kref { REF_BOF, REF_EOF, REF_VAR };
 struct ksubseq {
 	struct kpat anchor, left, right;  /* left: file order, matched backwards */
 	uint32_t min_off, max_off;        /* max KPAT_INF when unbounded */
-	int first_byte, last_byte;        /* anchor's first / last byte when literal, -1 */
+	struct kguard guard;              /* forward for BOF/floating, backward for EOF */
 };
 
 struct kbyteseq {
@@ -68,17 +92,18 @@ struct kbyteseq {
 
 struct ksig {
 	long id;
-	struct kbyteseq *seqs;
+	struct kbyteseq *seqs;            /* the narrowest first (order_seqs) */
 	size_t nseqs;
+	size_t first_seq;                 /* the first in the file's order */
 	uint64_t weight;                  /* bytes it pins down, for ordering */
 	size_t *formats;                  /* indexes of formats using it */
 	size_t nformats;
 	int fixed_prefilter;              /* offset of a byte to test first, -1 */
 	int prefilter_byte;
 	int eof_prefilter, eof_byte;      /* the same, counted back from EOF */
-	const unsigned char *key;         /* a literal some anchor in the head starts */
-	size_t keylen;                    /* with (for the one-pass scan), or NULL */
-	uint64_t key_limit;               /* the key starts before this, UINT64_MAX */
+	const unsigned char *key;         /* a literal every match has in the head */
+	size_t keylen;                    /* (for the one-pass scan, scan.c), or NULL */
+	uint64_t key_min, key_limit;      /* it starts in [key_min, key_limit) */
 };
 
 struct kformat {
@@ -131,15 +156,11 @@ struct kist_identifier {
 	size_t n_by_byte0[256];
 	uint32_t *general;
 	size_t ngeneral;
-	uint32_t *scan_index;             /* 65537 offsets into scan_sigs, by 2-byte key */
+	uint32_t *scan_index;             /* 65537 offsets into scan_sigs, by kpair() of the key */
 	uint32_t *scan_sigs;
-	uint64_t scan_bits[1024];         /* keys with signatures, a bit each */
-	/* Beyond near_end only "far" signatures (floating, several
-	 * subsequences, unbounded windows) can start; the scan samples every
-	 * far_step-th offset there: far_bits holds each far key's first
-	 * far_step pairs. */
-	size_t near_end, far_step;
-	uint64_t far_bits[1024];
+	uint64_t scan_bits[1024];         /* first pairs of keys, a bit each */
+	struct kstage *stages;            /* the scan of the head (scan.c) */
+	size_t nstages;
 	struct kext {
 		char *ext;                /* lower case */
 		size_t format;
@@ -150,6 +171,34 @@ struct kist_identifier {
 	int magic_key_ok;
 	int magic_failed;
 };
+
+/* The 2-byte key of the scan tables at p: two bytes as one load (the same
+ * function builds the tables, so byte order does not matter). */
+static inline size_t kpair(const unsigned char *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	return v;
+}
+
+/* --- the scan for keys (scan.c) ---------------------------------------------- */
+
+/* Key starts in [from, to) are found by samples every step bytes, whose
+ * pair bits holds: the first step pairs of each key that can start there. */
+struct kstage {
+	uint64_t from, to;
+	size_t step;
+	uint64_t *bits;                   /* 1024 words */
+};
+
+int kscan_build(struct kist_identifier *id);
+void kscan_free(struct kist_identifier *id);
+/* Calls found(arg, p) for the offsets p of head where a key may start (its
+ * first pair is in scan_bits); every key occurrence in its [key_min,
+ * key_limit) is among them. */
+void kscan_run(const struct kist_identifier *id, const unsigned char *head, size_t len,
+	       void (*found)(void *arg, size_t p), void *arg);
 
 int ksig_load_droid(struct kist_identifier *id, const char *file, struct kist_findings *fs,
 		    struct kist_error *err);
@@ -167,6 +216,18 @@ struct kview {
 	size_t headlen, taillen;
 	uint64_t size;
 };
+
+/* The quick byte tests of a signature: 0 if it cannot match. */
+static inline int ksig_may_match(const struct ksig *s, const struct kview *v)
+{
+	if (s->fixed_prefilter >= 0 && ((uint64_t)s->fixed_prefilter >= v->headlen ||
+					v->head[s->fixed_prefilter] != (unsigned char)s->prefilter_byte))
+		return 0;
+	if (s->eof_prefilter >= 0 && ((uint64_t)s->eof_prefilter >= v->taillen ||
+				      v->tail[v->taillen - 1 - (size_t)s->eof_prefilter] != (unsigned char)s->eof_byte))
+		return 0;
+	return 1;
+}
 
 /* Does signature s match? Fills the span of its first byte sequence. Each
  * signature may take a bounded number of matching steps, taken from

@@ -127,6 +127,9 @@ struct idstate {
 	unsigned char *whole;
 	size_t wholelen;
 	int keep_whole;
+	int early;                       /* identified from the block that held the whole file */
+	int grown;                       /* and more came after it */
+	int no_memory;
 };
 
 static void add_warning(struct kist_id_result *r, const char *code, const char *fmt, ...)
@@ -253,12 +256,13 @@ static void match_sigs(const struct ksig *sigs, size_t nsigs, const struct kview
 	}
 }
 
-static void match_one(const struct kist_identifier *id, uint32_t i, const struct kview *v, struct hits *hs)
+static inline void match_one(const struct kist_identifier *id, uint32_t i, const struct kview *v,
+			     struct hits *hs)
 {
 	const struct ksig *s = &id->sigs[i];
 	struct hit h = { .sig = s->id, .weight = s->weight };
 
-	if (!hs->budget || !ksig_match(s, v, &h.off, &h.end, &hs->budget))
+	if (!hs->budget || !ksig_may_match(s, v) || !ksig_match(s, v, &h.off, &h.end, &hs->budget))
 		return;
 	for (size_t f = 0; f < s->nformats; f++) {
 		h.format = s->formats[f];
@@ -266,53 +270,48 @@ static void match_one(const struct kist_identifier *id, uint32_t i, const struct
 	}
 }
 
-/* The signatures whose key starts at offset p of the head. */
-static void scan_at(const struct kist_identifier *id, const struct kview *v, size_t p, unsigned char *tried,
-		    struct hits *hs)
-{
-	size_t key = (size_t)v->head[p] << 8 | v->head[p + 1];
+struct scan_ctx {
+	const struct kist_identifier *id;
+	const struct kview *v;
+	unsigned char *tried;
+	struct hits *hs;
+};
 
-	if (!(id->scan_bits[key >> 6] & ((uint64_t)1 << (key & 63))))
-		return;
+/* The signatures whose key starts at offset p of the head. */
+static void scan_found(void *arg, size_t p)
+{
+	struct scan_ctx *c = arg;
+	const struct kist_identifier *id = c->id;
+	const struct kview *v = c->v;
+	size_t key = kpair(v->head + p);
+
 	for (uint32_t k = id->scan_index[key]; k < id->scan_index[key + 1]; k++) {
 		uint32_t i = id->scan_sigs[k];
 		const struct ksig *s = &id->sigs[i];
 
-		if (tried[i] || s->keylen > v->headlen - p || memcmp(v->head + p, s->key, s->keylen) != 0)
+		if (c->tried[i] || s->keylen > v->headlen - p || memcmp(v->head + p, s->key, s->keylen) != 0)
 			continue;
-		tried[i] = 1;
-		match_one(id, i, v, hs);
+		c->tried[i] = 1;
+		match_one(id, i, v, c->hs);
 	}
 }
 
 /* The internal signatures, through the indexes: those keyed by the first
- * byte, those whose anchor literal occurs in the head (one pass over it),
- * and the rest. */
+ * byte, those whose key occurs in the head (one pass over it), and the
+ * rest. */
 static void match_main(const struct kist_identifier *id, const struct kview *v, struct hits *hs)
 {
-	unsigned char *tried;
+	struct scan_ctx c = { id, v, NULL, hs };
 
 	if (v->headlen)
 		for (size_t k = 0; k < id->n_by_byte0[v->head[0]]; k++)
 			match_one(id, id->by_byte0[v->head[0]][k], v, hs);
 	for (size_t k = 0; k < id->ngeneral; k++)
 		match_one(id, id->general[k], v, hs);
-	if (v->headlen < 2 || id->scan_index[65536] == 0 || !(tried = calloc(id->nsigs, 1)))
+	if (v->headlen < 2 || id->scan_index[65536] == 0 || !(c.tried = calloc(id->nsigs, 1)))
 		return;
-	/* densely where any key may start, then every far_step-th offset */
-	size_t dense = v->headlen < id->near_end ? v->headlen : id->near_end, S = id->far_step;
-
-	for (size_t p = 0; p + 1 < dense + 1 && p + 1 < v->headlen; p++)
-		scan_at(id, v, p, tried, hs);
-	for (size_t q = dense - dense % S; q + 1 < v->headlen; q += S) {
-		size_t pair = (size_t)v->head[q] << 8 | v->head[q + 1];
-
-		if (!(id->far_bits[pair >> 6] & ((uint64_t)1 << (pair & 63))))
-			continue;
-		for (size_t j = 0; j < S && j <= q; j++)
-			scan_at(id, v, q - j, tried, hs);
-	}
-	free(tried);
+	kscan_run(id, v->head, v->headlen, scan_found, &c);
+	free(c.tried);
 }
 
 static const struct kentry *find_entry(const struct kentries *es, const char *path)
@@ -588,13 +587,26 @@ static void *c_open(void *arg, size_t index, const char *path, uint64_t size)
 	st->expect = size;
 	st->path = strdup(path);
 	st->res.path = st->path;
-	st->head = malloc(id->opt.window);
-	st->ring = malloc(id->opt.window);
-	if (!st->path || !st->head || !st->ring) {
+	if (!st->path) {
 		kist_id_result_free(st);
 		return NULL;
 	}
 	return st;
+}
+
+/* What the consumer has for matching when the pipeline closes the file. */
+static void clear_result(struct kist_id_result *r)
+{
+	free(r->matches);
+	for (size_t i = 0; i < r->nwarnings; i++)
+		free(r->warnings[i].message);
+	free(r->warnings);
+	free((char *)r->magic_mime);
+	free((char *)r->magic_description);
+	r->matches = NULL;
+	r->warnings = NULL;
+	r->magic_mime = r->magic_description = NULL;
+	r->nmatches = r->nwarnings = 0;
 }
 
 static void c_update(void *state, const unsigned char *buf, size_t len, uint64_t offset)
@@ -602,6 +614,27 @@ static void c_update(void *state, const unsigned char *buf, size_t len, uint64_t
 	struct idstate *st = state;
 	size_t w = st->id->opt.window;
 
+	if (st->early) {
+		st->grown = 1;   /* the pipeline reports it (file.changed) */
+		return;
+	}
+	if (offset == 0 && len && len == st->expect && len <= 2 * (uint64_t)w) {
+		/* The whole file in one block, as the pipeline hands over a small
+		 * file: the view c_close would build is this block, so match it
+		 * here rather than copy it. */
+		struct kview v = { buf, buf, len, len, len };
+
+		st->early = 1;
+		st->seen = len;
+		identify_view(st->id, &st->res, &v, buf, len, st->path);
+		return;
+	}
+	if (st->no_memory)
+		return;
+	if (!st->head && !(st->head = malloc(w))) {
+		st->no_memory = 1;
+		return;
+	}
 	if (offset == 0 && len && st->expect != UINT64_MAX && st->expect <= st->id->opt.container_max &&
 	    st->expect <= SIZE_MAX && container_magic(buf, len)) {
 		st->whole = malloc((size_t)st->expect ? (size_t)st->expect : 1);
@@ -627,6 +660,10 @@ static void c_update(void *state, const unsigned char *buf, size_t len, uint64_t
 		st->seen = offset + len;
 		return;
 	}
+	if (!st->ring && !(st->ring = malloc(w))) {
+		st->no_memory = 1;
+		return;
+	}
 	if (len >= w) {
 		memcpy(st->ring, buf + len - w, w);
 		st->ringpos = 0;
@@ -650,12 +687,21 @@ static void c_close(void *state, int failed)
 	unsigned char *tail = NULL, *joined = NULL;
 	struct kview v;
 
+	if (st->early) {
+		if (failed || st->grown) {
+			clear_result(&st->res);
+			st->res.failed = 1;
+		}
+		goto out;
+	}
 	if (failed || (st->expect <= w && st->seen > st->expect)) {
 		/* unreadable, or grown past the size it was opened with (the
 		 * pipeline reports that as file.changed) */
 		st->res.failed = 1;
 		goto out;
 	}
+	if (st->no_memory)
+		goto oom;
 	/* the ring in order: oldest byte at ringpos when full */
 	if (st->ringlen == w && st->seen > w) {
 		if (!(tail = malloc(w)))
@@ -668,7 +714,7 @@ static void c_close(void *state, int failed)
 		v.head = v.tail = st->whole;
 		v.headlen = v.taillen = st->wholelen;
 	} else if (st->seen <= w) {
-		v.head = v.tail = st->head;
+		v.head = v.tail = st->head ? st->head : (const unsigned char *)"";
 		v.headlen = v.taillen = st->headlen;
 	} else if (st->seen <= 2 * (uint64_t)w) {
 		/* head plus the part of the tail beyond it: the whole file */

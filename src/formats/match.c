@@ -711,22 +711,8 @@ static int sub_forward(const struct ksubseq *s, const unsigned char *buf, size_t
 	for (uint64_t a = a_lo; a <= a_hi; a++) {
 		int64_t ae, re, ls;
 
-		if (*budget == 0)
+		if (*budget == 0 || !kguard_next(&s->guard, buf, len, &a, a_hi))
 			return 0;
-		if (s->anchor.e[0].type == KP_LIT && s->anchor.e[0].len >= 2) {
-			const struct kpat_elem *e = &s->anchor.e[0];
-			const unsigned char *q = memmem(buf + a, (size_t)(a_hi - a) + e->len, e->bytes, e->len);
-
-			if (!q)
-				return 0;
-			a = (uint64_t)(q - buf);
-		} else if (s->first_byte >= 0) {
-			const unsigned char *q = memchr(buf + a, s->first_byte, (size_t)(a_hi - a + 1));
-
-			if (!q)
-				return 0;
-			a = (uint64_t)(q - buf);
-		}
 		ae = kpat_match(&s->anchor, buf, len, (size_t)a, 1, 0, len, budget);
 		if (ae < 0)
 			continue;
@@ -770,15 +756,8 @@ static int sub_backward(const struct ksubseq *s, const unsigned char *buf, size_
 	for (uint64_t e = e_hi; e >= e_lo && e <= e_hi; e--) {
 		int64_t as, re, ls;
 
-		if (*budget == 0)
+		if (*budget == 0 || !kguard_prev(&s->guard, buf, &e, e_lo))
 			return 0;
-		if (s->last_byte >= 0) {
-			const unsigned char *q = memrchr(buf + e_lo - 1, s->last_byte, (size_t)(e - e_lo + 1));
-
-			if (!q)
-				return 0;
-			e = (uint64_t)(q - buf) + 1;
-		}
 		as = kpat_match(&s->anchor, buf, len, (size_t)e, -1, 0, len, budget);
 		if (as >= 0) {
 			if (s->right.n)
@@ -863,22 +842,14 @@ static int ksig_match_budget(const struct ksig *s, const struct kview *v, uint64
 	uint64_t budget = *budgetp;
 	int r = 0;
 
-	if (s->fixed_prefilter >= 0) {
-		if ((uint64_t)s->fixed_prefilter >= v->headlen ||
-		    v->head[s->fixed_prefilter] != (unsigned char)s->prefilter_byte)
-			goto out;
-	}
-	if (s->eof_prefilter >= 0) {
-		if ((uint64_t)s->eof_prefilter >= v->taillen ||
-		    v->tail[v->taillen - 1 - (size_t)s->eof_prefilter] != (unsigned char)s->eof_byte)
-			goto out;
-	}
+	if (!ksig_may_match(s, v))
+		goto out;
 	for (size_t i = 0; i < s->nseqs; i++) {
 		uint64_t o, e;
 
 		if (!byteseq_match(&s->seqs[i], v, &o, &e, &budget))
 			goto out;
-		if (i == 0) {
+		if (i == s->first_seq) {
 			*off = o;
 			*end = e;
 		}

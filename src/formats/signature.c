@@ -20,6 +20,11 @@
 #define MAX_REPORTED 20
 #define NEAR_MAX 8192         /* keys found only this far in are scanned densely */
 
+static uint64_t add_sat64(uint64_t a, uint64_t b)
+{
+	return a == UINT64_MAX || b == UINT64_MAX || a + b < a ? UINT64_MAX : a + b;
+}
+
 struct loader {
 	struct kist_identifier *id;
 	const char *file;
@@ -272,12 +277,6 @@ static int parse_sub(const xmlNode *n, struct ksubseq *s, uint64_t *order, char 
 	}
 	if (build_side(&s->left, fr, nfr, 1, why, wl) < 0 || build_side(&s->right, fr, nfr, 0, why, wl) < 0)
 		goto out;
-	s->first_byte = s->anchor.e[0].type == KP_LIT ? s->anchor.e[0].bytes[0] : -1;
-	{
-		const struct kpat_elem *le = &s->anchor.e[s->anchor.n - 1];
-
-		s->last_byte = le->type == KP_LIT ? le->bytes[le->len - 1] : -1;
-	}
 	rc = 0;
 out:
 	for (size_t i = 0; i < nfr; i++)
@@ -366,6 +365,10 @@ static int parse_byteseq(const xmlNode *n, struct kbyteseq *bs, char *why, size_
 
 		if (!first)
 			bs->subs[i].max_off = KPAT_INF;
+		if (bs->ref == REF_EOF)
+			kguard_build(&bs->subs[i].guard, &bs->subs[i].anchor, &bs->subs[i].left, -1);
+		else
+			kguard_build(&bs->subs[i].guard, &bs->subs[i].anchor, &bs->subs[i].right, 1);
 	}
 	return 0;
 fail:
@@ -381,6 +384,136 @@ fail:
 static uint64_t pat_weight(const struct kpat *p)
 {
 	return p->minlen == UINT64_MAX ? 0 : p->minlen;
+}
+
+/* How far the search of a byte sequence can range: over the window of the
+ * subsequence matched first, or the whole view when that is unbounded. */
+static uint64_t seq_reach(const struct kbyteseq *bs)
+{
+	const struct ksubseq *ss = &bs->subs[bs->ref == REF_EOF ? bs->nsubs - 1 : 0];
+
+	if (bs->ref == REF_VAR || ss->max_off == KPAT_INF)
+		return UINT64_MAX;
+	return (uint64_t)ss->max_off - ss->min_off;
+}
+
+/* Every byte sequence must match, each on its own, so they are tried the
+ * narrowest first: a signature then fails at the cheapest test. Only the
+ * span of the first in the file's order is reported; first_seq keeps it. */
+static void order_seqs(struct ksig *s)
+{
+	for (size_t i = 1; i < s->nseqs; i++)
+		for (size_t j = i; j > 0 && seq_reach(&s->seqs[j - 1]) > seq_reach(&s->seqs[j]); j--) {
+			struct kbyteseq t = s->seqs[j];
+
+			s->seqs[j] = s->seqs[j - 1];
+			s->seqs[j - 1] = t;
+			if (s->first_seq == j)
+				s->first_seq = j - 1;
+			else if (s->first_seq == j - 1)
+				s->first_seq = j;
+		}
+}
+
+static uint64_t elem_minlen(const struct kpat_elem *e)
+{
+	uint64_t mn = UINT64_MAX;
+
+	switch (e->type) {
+	case KP_LIT:
+	case KP_NOTSEQ: return e->len;
+	case KP_SET: return 1;
+	case KP_GAP: return e->min;
+	default:
+		for (size_t a = 0; a < e->nalts; a++)
+			if (e->alts[a].minlen < mn)
+				mn = e->alts[a].minlen;
+		return e->nalts ? mn : 0;
+	}
+}
+
+static uint64_t elem_maxlen(const struct kpat_elem *e)
+{
+	uint64_t mx = 0;
+
+	switch (e->type) {
+	case KP_LIT:
+	case KP_NOTSEQ: return e->len;
+	case KP_SET: return 1;
+	case KP_GAP: return e->max == KPAT_INF ? UINT64_MAX : e->max;
+	default:
+		for (size_t a = 0; a < e->nalts; a++)
+			if (e->alts[a].maxlen > mx)
+				mx = e->alts[a].maxlen;
+		return mx;
+	}
+}
+
+static int common_byte(unsigned char c)
+{
+	return c == 0x00 || c == '\t' || c == '\n' || c == '\r' || c == ' ' || c == 0xFF;
+}
+
+/* The key: a literal of two bytes or more that any match of the signature
+ * has in the head, for the one-pass scan (identify.c) to find before the
+ * signature is tried: a literal element (outside alternatives) of the left
+ * fragments, anchor or right fragments of a BOF or floating subsequence.
+ * key_limit bounds where it starts: known for the first subsequence of a
+ * BOF sequence with a window, when what comes before the literal has a
+ * bounded length. A key that can only start in the first NEAR_MAX bytes is
+ * preferred (those are scanned at every offset, as short keys need); else
+ * the longest, as the rest of the head is sampled at a step one less than
+ * the shortest such key. */
+static void choose_key(struct ksig *s)
+{
+	int near = 0;
+
+	s->key = NULL;
+	s->keylen = 0;
+	s->key_min = 0;
+	s->key_limit = UINT64_MAX;
+	for (size_t i = 0; i < s->nseqs; i++) {
+		if (s->seqs[i].ref == REF_EOF)
+			continue;
+		for (size_t j = 0; j < s->seqs[i].nsubs; j++) {
+			const struct ksubseq *ss = &s->seqs[i].subs[j];
+			const struct kpat *chain[3] = { &ss->left, &ss->anchor, &ss->right };
+			int first = s->seqs[i].ref == REF_BOF && j == 0;
+			/* the fewest and the most bytes from BOF before e */
+			uint64_t least = first ? ss->min_off : 0;
+			uint64_t most = first && ss->max_off != KPAT_INF ? ss->max_off : UINT64_MAX;
+
+			for (int c = 0; c < 3; c++)
+				for (size_t k = 0; k < chain[c]->n; k++) {
+					const struct kpat_elem *e = &chain[c]->e[k];
+					uint64_t lo = least, lim = most == UINT64_MAX ? UINT64_MAX : most + 1;
+					int e_near = lim <= NEAR_MAX;
+
+					least = add_sat64(least, elem_minlen(e));
+					most = add_sat64(most, elem_maxlen(e));
+					if (e->type != KP_LIT || e->len < 2)
+						continue;
+					/* near first; then longer; between equals, the bounded one */
+					if (e_near > near || (e_near == near && (e->len > s->keylen ||
+					    (e->len == s->keylen && lim < s->key_limit)))) {
+						s->key = e->bytes;
+						s->keylen = e->len;
+						s->key_min = lo;
+						s->key_limit = lim;
+						near = e_near;
+					}
+				}
+		}
+	}
+	/* "\r\n...", "  ...", "\0\0...": a first pair that text or padding is
+	 * full of would wake the scan at every line; start the key later */
+	while (s->key && s->keylen > 4 && common_byte(s->key[0]) && common_byte(s->key[1])) {
+		s->key++;
+		s->keylen--;
+		s->key_min++;
+		if (s->key_limit != UINT64_MAX)
+			s->key_limit++;
+	}
 }
 
 static int parse_sig(const xmlNode *n, struct ksig *s, char *why, size_t wl)
@@ -412,6 +545,7 @@ static int parse_sig(const xmlNode *n, struct ksig *s, char *why, size_t wl)
 		snprintf(why, wl, "signature without byte sequences");
 		return -1;
 	}
+	order_seqs(s);
 	for (size_t i = 0; i < s->nseqs; i++)
 		for (size_t j = 0; j < s->seqs[i].nsubs; j++) {
 			const struct ksubseq *ss = &s->seqs[i].subs[j];
@@ -433,31 +567,7 @@ static int parse_sig(const xmlNode *n, struct ksig *s, char *why, size_t wl)
 			break;
 		}
 	}
-	/* the longest literal an anchor of a BOF or floating sequence starts
-	 * with, and where that anchor can start at the latest (bounded for the
-	 * first subsequence of a BOF sequence with a window) */
-	s->key_limit = UINT64_MAX;
-	for (size_t i = 0; i < s->nseqs; i++) {
-		if (s->seqs[i].ref == REF_EOF)
-			continue;
-		for (size_t j = 0; j < s->seqs[i].nsubs; j++) {
-			const struct ksubseq *ss = &s->seqs[i].subs[j];
-			const struct kpat_elem *e = &ss->anchor.e[0];
-			uint64_t lim = UINT64_MAX;
-
-			if (e->type != KP_LIT || e->len < 2)
-				continue;
-			if (s->seqs[i].ref == REF_BOF && j == 0 && ss->max_off != KPAT_INF &&
-			    ss->left.maxlen != UINT64_MAX)
-				lim = (uint64_t)ss->max_off + ss->left.maxlen + 1;
-			/* longer keys first; between equals, the bounded one */
-			if (e->len > s->keylen || (e->len == s->keylen && lim < s->key_limit)) {
-				s->key = e->bytes;
-				s->keylen = e->len;
-				s->key_limit = lim;
-			}
-		}
-	}
+	choose_key(s);
 	/* a quick byte test for "this exact byte at this offset from BOF" */
 	for (size_t i = 0; i < s->nseqs; i++) {
 		const struct ksubseq *ss = &s->seqs[i].subs[0];
@@ -1014,39 +1124,13 @@ int ksig_index(struct kist_identifier *id)
 		if (s->fixed_prefilter == 0)
 			id->n_by_byte0[s->prefilter_byte]++;
 		else if (s->fixed_prefilter < 0 && s->key)
-			count[(size_t)s->key[0] << 8 | s->key[1]]++;
+			count[kpair(s->key)]++;
 	}
 	for (size_t k = 0; k < 65536; k++)
 		if (count[k])
 			id->scan_bits[k >> 6] |= (uint64_t)1 << (k & 63);
-	/* near: keys that can only start in the first NEAR_MAX bytes */
-	id->near_end = 0;
-	id->far_step = SIZE_MAX;
-	for (size_t i = 0; i < id->nsigs; i++) {
-		const struct ksig *s = &id->sigs[i];
-
-		if (s->fixed_prefilter >= 0 || !s->key)
-			continue;
-		if (s->key_limit <= NEAR_MAX) {
-			if (s->key_limit > id->near_end)
-				id->near_end = (size_t)s->key_limit;
-		} else if (s->keylen - 1 < id->far_step) {
-			id->far_step = s->keylen - 1;
-		}
-	}
-	if (id->far_step == SIZE_MAX)
-		id->far_step = 1;
-	for (size_t i = 0; i < id->nsigs; i++) {
-		const struct ksig *s = &id->sigs[i];
-
-		if (s->fixed_prefilter >= 0 || !s->key || s->key_limit <= NEAR_MAX)
-			continue;
-		for (size_t j = 0; j < id->far_step; j++) {
-			size_t k = (size_t)s->key[j] << 8 | s->key[j + 1];
-
-			id->far_bits[k >> 6] |= (uint64_t)1 << (k & 63);
-		}
-	}
+	if (kscan_build(id) < 0)
+		goto out;
 	for (int b = 0; b < 256; b++)
 		if (id->n_by_byte0[b] && !(id->by_byte0[b] = calloc(id->n_by_byte0[b], sizeof(uint32_t))))
 			goto out;
@@ -1059,7 +1143,7 @@ int ksig_index(struct kist_identifier *id)
 		if (s->fixed_prefilter == 0) {
 			id->by_byte0[s->prefilter_byte][fill[s->prefilter_byte]++] = (uint32_t)i;
 		} else if (s->fixed_prefilter < 0 && s->key) {
-			size_t k = (size_t)s->key[0] << 8 | s->key[1];
+			size_t k = kpair(s->key);
 
 			id->scan_sigs[id->scan_index[k] + count[k]++] = (uint32_t)i;
 		} else {
@@ -1094,6 +1178,7 @@ out:
 
 void ksig_free_all(struct kist_identifier *id)
 {
+	kscan_free(id);
 	for (int b = 0; b < 256; b++)
 		free(id->by_byte0[b]);
 	free(id->general);
