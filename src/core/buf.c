@@ -31,22 +31,6 @@ int kist_buf_reserve(struct kist_buf *b, size_t n)
 	return 0;
 }
 
-int kist_buf_add(struct kist_buf *b, const void *s, size_t n)
-{
-	if (kist_buf_reserve(b, n) < 0)
-		return -1;
-	if (n)
-		memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return 0;
-}
-
-int kist_buf_adds(struct kist_buf *b, const char *s)
-{
-	return kist_buf_add(b, s, strlen(s));
-}
-
 void kist_buf_free(struct kist_buf *b)
 {
 	free(b->p);

@@ -302,8 +302,11 @@ int premis_write_agent(xmlTextWriterPtr w, const struct kist_premis_agent *a, in
 
 enum { ST_OBJECTS, ST_EVENTS, ST_AGENTS, ST_DONE };
 
+struct fdout;
+
 struct kist_premis_writer {
 	xmlTextWriterPtr w;
+	struct fdout *out;            /* the writer's sink, to flush before finishing */
 	int fd;
 	int io_errno;
 	int state;
@@ -311,80 +314,124 @@ struct kist_premis_writer {
 };
 
 /* Writeback of the document starts every WRITEBACK_STEP bytes, so that the
- * final fsync of a large one waits for its remainder only. */
-#define WRITEBACK_STEP (8u << 20)
+ * final fsync of a large one waits for its remainder only. libxml2 hands
+ * over 4 KB at a time: the writer's sink gathers SINK_SIZE bytes per
+ * write(2) and digest update. */
+#define WRITEBACK_STEP (4u << 20)
+#define SINK_SIZE (256u << 10)
 
 struct fdout {
 	int fd;
 	int *io_errno;
 	struct kist_digest *const *digests;   /* every byte written, or NULL */
 	uint64_t written, flushed;
+	char *pending;                        /* gathered bytes, or NULL: none kept */
+	size_t npending;
 };
 
-static int fdout_write(void *ctx, const char *buf, int len)
+/* A failed write is kept in io_errno, which the callers check at the end,
+ * and the rest is dropped. */
+static void emit(struct fdout *o, const char *buf, size_t len)
 {
-	struct fdout *o = ctx;
-	int done = 0;
+	size_t done = 0;
 
-	/* A failed write is kept in io_errno, which the callers check at the
-	 * end, and the rest is dropped: returning -1 would make libxml2 print
-	 * "I/O error" on stderr itself, without the reason. */
-	if (*o->io_errno)
-		return len;
+	if (*o->io_errno || !len)
+		return;
 	for (size_t i = 0; o->digests && o->digests[i]; i++)
-		if (kist_digest_update(o->digests[i], buf, (size_t)len) < 0) {
+		if (kist_digest_update(o->digests[i], buf, len) < 0) {
 			*o->io_errno = EIO;
-			return len;
+			return;
 		}
 	while (done < len) {
-		ssize_t n = write(o->fd, buf + done, (size_t)(len - done));
+		ssize_t n = write(o->fd, buf + done, len - done);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			*o->io_errno = errno;
-			return len;
+			return;
 		}
-		done += (int)n;
+		done += (size_t)n;
 	}
-	o->written += (uint64_t)len;
+	o->written += len;
 	if (o->written - o->flushed >= WRITEBACK_STEP) {
 		sync_file_range(o->fd, (off_t)o->flushed, (off_t)(o->written - o->flushed),
 				SYNC_FILE_RANGE_WRITE);
 		o->flushed = o->written;
+	}
+}
+
+static void fdout_flush(struct fdout *o)
+{
+	if (o->pending) {
+		emit(o, o->pending, o->npending);
+		o->npending = 0;
+	}
+}
+
+/* Always "all written": returning -1 would make libxml2 print "I/O error"
+ * on stderr itself, without the reason. */
+static int fdout_write(void *ctx, const char *buf, int len)
+{
+	struct fdout *o = ctx;
+	size_t n = (size_t)len;
+
+	if (!o->pending) {
+		emit(o, buf, n);
+		return len;
+	}
+	if (o->npending + n > SINK_SIZE)
+		fdout_flush(o);
+	if (n >= SINK_SIZE) {
+		emit(o, buf, n);
+	} else {
+		memcpy(o->pending + o->npending, buf, n);
+		o->npending += n;
 	}
 	return len;
 }
 
 static int fdout_close(void *ctx)
 {
-	free(ctx);
+	struct fdout *o = ctx;
+
+	fdout_flush(o);
+	free(o->pending);
+	free(o);
 	return 0;
 }
 
-static xmlTextWriterPtr fd_writer(int fd, int *io_errno, struct kist_digest *const *digests)
+static xmlTextWriterPtr fd_writer(int fd, int *io_errno, struct kist_digest *const *digests,
+				  int gather, struct fdout **sink)
 {
 	struct fdout *o = calloc(1, sizeof(*o));
 	xmlOutputBufferPtr out;
 	xmlTextWriterPtr w;
 
-	if (!o)
+	if (!o || (gather && !(o->pending = malloc(SINK_SIZE)))) {
+		free(o);
 		return NULL;
+	}
 	o->fd = fd;
 	o->io_errno = io_errno;
 	o->digests = digests;
 	if (!(out = xmlOutputBufferCreateIO(fdout_write, fdout_close, o, NULL))) {
+		free(o->pending);
 		free(o);
 		return NULL;
 	}
-	if (!(w = xmlNewTextWriter(out)))
+	if (!(w = xmlNewTextWriter(out))) {
 		xmlOutputBufferClose(out);
+		return NULL;
+	}
+	if (sink)
+		*sink = o;
 	return w;
 }
 
 xmlTextWriterPtr premis_fd_writer(int fd, int *io_errno)
 {
-	return fd_writer(fd, io_errno, NULL);
+	return fd_writer(fd, io_errno, NULL, 0, NULL);
 }
 
 static int start_digests(struct kist_premis_writer *pw, kist_algset algs)
@@ -430,7 +477,7 @@ struct kist_premis_writer *kist_premis_writer_new_hashed(int dirfd, const char *
 		free(pw);
 		return NULL;
 	}
-	if (!(pw->w = fd_writer(pw->fd, &pw->io_errno, pw->digests))) {
+	if (!(pw->w = fd_writer(pw->fd, &pw->io_errno, pw->digests, 1, &pw->out))) {
 		close(pw->fd);
 		free_digests(pw);
 		free(pw);
@@ -501,13 +548,12 @@ int kist_premis_writer_finish_digests(struct kist_premis_writer *pw,
 {
 	int rc = KIST_OK;
 
-	if (xmlTextWriterEndDocument(pw->w) < 0 || xmlTextWriterFlush(pw->w) < 0 || pw->io_errno)
+	if (xmlTextWriterEndDocument(pw->w) < 0 || xmlTextWriterFlush(pw->w) < 0 ||
+	    (fdout_flush(pw->out), pw->io_errno))
 		rc = kist_error_set(err, KIST_FAILED, "cannot write the PREMIS document%s%s",
 				    pw->io_errno ? ": " : "", pw->io_errno ? strerror(pw->io_errno) : "");
 	xmlFreeTextWriter(pw->w);
 	pw->w = NULL;
-	if (rc == KIST_OK && pw->io_errno)
-		rc = kist_error_sys(err, pw->io_errno, "cannot write the PREMIS document");
 	if (rc == KIST_OK && fsync(pw->fd) < 0)
 		rc = kist_error_sys(err, errno, "cannot sync the PREMIS document");
 	if (close(pw->fd) < 0 && rc == KIST_OK)
