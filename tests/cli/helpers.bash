@@ -264,7 +264,16 @@ as_nobody_prepare() {
 	done
 	# A build tree under a private folder (mktemp -d) is out of nobody's
 	# reach: run a copy of kist, and of its data files, from this run's folder.
-	if ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$KIST"; then
+	if [ -n "${KIST_REAL:-}" ] &&
+		! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$KIST_REAL"; then
+		# under valgrind: the wrapper must run a copy nobody can reach
+		cp "$KIST_REAL" "$BATS_RUN_TMPDIR/kist-real-as-nobody" &&
+			chmod 755 "$BATS_RUN_TMPDIR/kist-real-as-nobody" &&
+			sed "s|\"$KIST_REAL\"|\"$BATS_RUN_TMPDIR/kist-real-as-nobody\"|" "$KIST" \
+				>"$BATS_RUN_TMPDIR/kist-valgrind-as-nobody" &&
+			chmod 755 "$BATS_RUN_TMPDIR/kist-valgrind-as-nobody" &&
+			KIST=$BATS_RUN_TMPDIR/kist-valgrind-as-nobody
+	elif ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$KIST"; then
 		cp "$KIST" "$BATS_RUN_TMPDIR/kist-as-nobody" && chmod 755 "$BATS_RUN_TMPDIR/kist-as-nobody" &&
 			KIST=$BATS_RUN_TMPDIR/kist-as-nobody
 	fi
