@@ -143,27 +143,19 @@ static void archive_failed(struct kist_pack_pass *p, const char *what)
 
 static int write_header(struct kist_pack_pass *p, const struct pentry *e)
 {
-	struct archive_entry *ae = archive_entry_new();
 	char *name = NULL;
 	int r;
 
 	/* BAG/, BAG/data/ (no rel), BAG/data/a/, BAG/data/a/b.txt, BAG/bagit.txt */
-	if (!ae || asprintf(&name, "%s/%s%s%s", p->top, p->prefix, e->rel ? e->rel : "",
-			    e->dir && e->rel ? "/" : "") < 0) {
-		archive_entry_free(ae);
+	if (asprintf(&name, "%s/%s%s%s", p->top, p->prefix, e->rel ? e->rel : "",
+		     e->dir && e->rel ? "/" : "") < 0) {
 		set_failed(p, "out of memory");
 		return -1;
 	}
-	archive_entry_set_pathname(ae, name);
-	archive_entry_set_filetype(ae, e->dir ? AE_IFDIR : AE_IFREG);
-	archive_entry_set_perm(ae, e->mode & 07777 & ~(mode_t)06000);
-	archive_entry_set_size(ae, e->dir ? 0 : (la_int64_t)e->size);
-	archive_entry_set_mtime(ae, e->sec, e->nsec);
-	r = archive_write_header(p->a, ae);
+	r = kist_pack_write_header(p->a, name, e->dir, e->mode, e->dir ? 0 : e->size, e->sec, e->nsec);
 	if (r < ARCHIVE_WARN)
 		archive_failed(p, name);
 	free(name);
-	archive_entry_free(ae);
 	return r < ARCHIVE_WARN ? -1 : 0;
 }
 

@@ -127,28 +127,35 @@ static int on_walk(void *ctx, const struct kist_walk_entry *we)
 	return 0;
 }
 
-static int write_header(struct pack *p, const struct pentry *e)
+int kist_pack_write_header(struct archive *a, const char *name, int dir, unsigned mode, uint64_t size,
+			   int64_t sec, long nsec)
 {
 	struct archive_entry *ae = archive_entry_new();
-	char *name = NULL;
 	int r;
 
 	if (!ae)
-		return -1;
-	if (asprintf(&name, "%s%s%s%s", p->top, e->rel[0] ? "/" : "", e->rel, e->dir ? "/" : "") < 0) {
-		archive_entry_free(ae);
-		return -1;
-	}
+		return ARCHIVE_FATAL;
 	archive_entry_set_pathname(ae, name);
-	archive_entry_set_filetype(ae, e->dir ? AE_IFDIR : AE_IFREG);
-	archive_entry_set_perm(ae, e->mode & 07777 & ~(mode_t)06000);
-	archive_entry_set_size(ae, e->dir ? 0 : (la_int64_t)e->size);
-	archive_entry_set_mtime(ae, e->mtime, e->mtime_ns);
-	r = archive_write_header(p->a, ae);
+	archive_entry_set_filetype(ae, dir ? AE_IFDIR : AE_IFREG);
+	archive_entry_set_perm(ae, mode & 07777 & ~(unsigned)06000);
+	archive_entry_set_size(ae, dir ? 0 : (la_int64_t)size);
+	archive_entry_set_mtime(ae, sec, nsec);
+	r = archive_write_header(a, ae);
+	archive_entry_free(ae);
+	return r;
+}
+
+static int write_header(struct pack *p, const struct pentry *e)
+{
+	char *name = NULL;
+	int r;
+
+	if (asprintf(&name, "%s%s%s%s", p->top, e->rel[0] ? "/" : "", e->rel, e->dir ? "/" : "") < 0)
+		return -1;
+	r = kist_pack_write_header(p->a, name, e->dir, e->mode, e->size, e->mtime, e->mtime_ns);
 	if (r < ARCHIVE_WARN)
 		snprintf(p->errbuf, sizeof(p->errbuf), "%s: %s", name, archive_error_string(p->a));
 	free(name);
-	archive_entry_free(ae);
 	return r < ARCHIVE_WARN ? -1 : 0;
 }
 

@@ -117,5 +117,10 @@ int kist_pack_rank(const char *rel);
 int kist_pack_writer_open(struct archive **a, int fmt, int store, int fd, struct kist_error *err);
 /* The bag's directory name, the archive's top directory (malloc'd). */
 char *kist_pack_bag_name(const char *path);
+/* One entry's header: name, a directory or a regular file of size bytes,
+ * its permissions without set-id bits, its modification time. Returns
+ * libarchive's status (below ARCHIVE_WARN: failed, see archive_error_string). */
+int kist_pack_write_header(struct archive *a, const char *name, int dir, unsigned mode, uint64_t size,
+			   int64_t sec, long nsec);
 
 #endif
