@@ -261,6 +261,18 @@ static int path_inside(const char *path, const char *dir)
 	return inside;
 }
 
+/* Stopped before anything was bagged: what was found, as a JSON document
+ * when asked for one, and the exit code. */
+static int stopped_early(struct kist_findings *findings, int code)
+{
+	if (cli.format == FORMAT_JSON) {
+		fputs("{\"bag\":null,\"findings\":", stdout);
+		cli_findings_json(stdout, findings);
+		puts("}");
+	}
+	return cli_finish_output(code);
+}
+
 /* --pack: the archive is written in the bagging pass (kist_pack_pass_new);
  * its temporary file is made before anything is bagged. */
 static int pack_start(const char *out, const char *source, const char *dest,
@@ -444,21 +456,11 @@ int cmd_bag_create(int argc, char **argv)
 	cli_findings_attach(findings, cli.format != FORMAT_JSON);
 	if (profile && (code = cli_profile_prepare_create(profile, &o, &info, &tag_algs, source, dest, &pack,
 							  &pack_alloc, findings)) != EXIT_OK_) {
-		if (cli.format == FORMAT_JSON) {
-			fputs("{\"bag\":null,\"findings\":", stdout);
-			cli_findings_json(stdout, findings);
-			puts("}");
-		}
-		code = cli_finish_output(code);
+		code = stopped_early(findings, code);
 		goto out;
 	}
 	if (pack && (code = pack_start(pack, source, dest, &pass)) != EXIT_OK_) {
-		if (cli.format == FORMAT_JSON) {
-			fputs("{\"bag\":null,\"findings\":", stdout);
-			cli_findings_json(stdout, findings);
-			puts("}");
-		}
-		code = cli_finish_output(code);
+		code = stopped_early(findings, code);
 		goto out;
 	}
 	o.pack = pass;
