@@ -26,7 +26,7 @@ struct kist_walk_entry {
 	enum kist_entry_type type;
 	const char *path;    /* root joined with rel; valid during the callback only */
 	const char *rel;     /* path below the root ("" for the root itself) */
-	uint64_t size;
+	uint64_t size;       /* UINT64_MAX: not known (files_unstated) */
 	dev_t dev;
 	ino_t ino;
 	mode_t mode;
@@ -43,6 +43,10 @@ typedef int (*kist_walk_fn)(void *ctx, const struct kist_walk_entry *e);
 struct kist_walk_options {
 	int follow_symlinks;    /* follow symlinks inside the tree (loops are findings) */
 	int follow_root;        /* follow the root itself if it is a symlink (like find -H) */
+	/* Regular files the directory itself calls so (d_type) are not
+	 * stat'ed: their size is UINT64_MAX, mode S_IFREG, no mtime; ino is
+	 * d_ino. For walkers that read every file anyway. */
+	int files_unstated;
 };
 
 /* Walks root (a file or a directory). Problems (unreadable directory,

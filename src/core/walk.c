@@ -69,6 +69,8 @@ static void fill_entry(struct kist_walk_entry *e, const struct walker *w, enum k
 	e->path = w->path;
 	e->rel = rel_of(w);
 	e->size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
+	if (S_ISREG(st->st_mode) && !st->st_nlink)   /* not stat'ed (files_unstated) */
+		e->size = UINT64_MAX;
 	e->dev = st->st_dev;
 	e->ino = st->st_ino;
 	e->mode = st->st_mode;
@@ -90,18 +92,33 @@ static const char *special_kind(mode_t m)
 	return "special file";
 }
 
-static int cmp_names(const void *a, const void *b)
+/* A directory entry as readdir gave it: its type, when the file system
+ * tells, spares a stat of each regular file to walkers that need no size. */
+struct dent {
+	unsigned char type;    /* DT_* */
+	ino_t ino;
+	char name[];
+};
+
+static int cmp_dents(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp((*(struct dent *const *)a)->name, (*(struct dent *const *)b)->name);
 }
 
-/* Reads and sorts the names in the directory open at fd. */
-static int read_names(int fd, char ***names_out, size_t *count_out)
+static void dents_free(struct dent **dents, size_t count)
+{
+	while (count)
+		free(dents[--count]);
+	free(dents);
+}
+
+/* Reads and sorts the entries of the directory open at fd. */
+static int read_dents(int fd, struct dent ***out, size_t *count_out)
 {
 	int dupfd = dup(fd);
 	DIR *d;
 	struct dirent *de;
-	char **names = NULL;
+	struct dent **dents = NULL;
 	size_t count = 0, cap = 0;
 
 	if (dupfd < 0)
@@ -114,19 +131,25 @@ static int read_names(int fd, char ***names_out, size_t *count_out)
 	rewinddir(d);
 	errno = 0;
 	while ((de = readdir(d))) {
+		size_t len;
+
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
 		if (count == cap) {
-			char **n;
+			struct dent **n;
 
 			cap = cap ? cap * 2 : 32;
-			n = realloc(names, cap * sizeof(*n));
+			n = realloc(dents, cap * sizeof(*n));
 			if (!n)
 				goto fail;
-			names = n;
+			dents = n;
 		}
-		if (!(names[count] = strdup(de->d_name)))
+		len = strlen(de->d_name);
+		if (!(dents[count] = malloc(sizeof(struct dent) + len + 1)))
 			goto fail;
+		dents[count]->type = de->d_type;
+		dents[count]->ino = de->d_ino;
+		memcpy(dents[count]->name, de->d_name, len + 1);
 		count++;
 		errno = 0;
 	}
@@ -134,17 +157,15 @@ static int read_names(int fd, char ***names_out, size_t *count_out)
 		goto fail;
 	closedir(d);
 	if (count > 1)
-		qsort(names, count, sizeof(*names), cmp_names);
-	*names_out = names;
+		qsort(dents, count, sizeof(*dents), cmp_dents);
+	*out = dents;
 	*count_out = count;
 	return 0;
 fail: {
 	int saved = errno ? errno : ENOMEM;
 
 	closedir(d);
-	while (count)
-		free(names[--count]);
-	free(names);
+	dents_free(dents, count);
 	errno = saved;
 	return -1;
 }
@@ -155,7 +176,7 @@ static int visit(struct walker *w, int dirfd, const char *name, const struct sta
 static int walk_dir(struct walker *w, int fd, const struct stat *st, int via_symlink)
 {
 	struct kist_walk_entry e;
-	char **names = NULL;
+	struct dent **dents = NULL;
 	size_t count = 0;
 	int rc;
 
@@ -172,7 +193,7 @@ static int walk_dir(struct walker *w, int fd, const struct stat *st, int via_sym
 				  "directories nested more than %d deep: not read", WALK_MAX_DEPTH);
 		return 0;
 	}
-	if (read_names(fd, &names, &count) < 0) {
+	if (read_dents(fd, &dents, &count) < 0) {
 		kist_findings_add(w->findings, KIST_SEV_FAILURE, "walk.unreadable", w->path,
 				  "cannot read directory: %s", strerror(errno));
 		return 0;
@@ -184,11 +205,18 @@ static int walk_dir(struct walker *w, int fd, const struct stat *st, int via_sym
 		struct stat cst;
 		size_t saved;
 
-		if (path_push(w, names[i], &saved) < 0) {
+		if (path_push(w, dents[i]->name, &saved) < 0) {
 			w->stopped = 1;
 			break;
 		}
-		if (fstatat(fd, names[i], &cst, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (w->opt->files_unstated && dents[i]->type == DT_REG) {
+			/* a regular file, as the directory says: no stat */
+			memset(&cst, 0, sizeof(cst));
+			cst.st_mode = S_IFREG;
+			cst.st_dev = st->st_dev;
+			cst.st_ino = dents[i]->ino;
+			visit(w, fd, dents[i]->name, &cst, via_symlink);
+		} else if (fstatat(fd, dents[i]->name, &cst, AT_SYMLINK_NOFOLLOW) < 0) {
 			if (errno == ENOENT)
 				kist_findings_add(w->findings, KIST_SEV_WARNING, "walk.vanished", w->path,
 						  "removed while the directory was read");
@@ -196,15 +224,13 @@ static int walk_dir(struct walker *w, int fd, const struct stat *st, int via_sym
 				kist_findings_add(w->findings, KIST_SEV_FAILURE, "walk.unreadable", w->path,
 						  "cannot stat: %s", strerror(errno));
 		} else {
-			visit(w, fd, names[i], &cst, via_symlink);
+			visit(w, fd, dents[i]->name, &cst, via_symlink);
 		}
 		w->len = saved;
 		w->path[w->len] = '\0';
 	}
 	w->depth--;
-	for (size_t i = 0; i < count; i++)
-		free(names[i]);
-	free(names);
+	dents_free(dents, count);
 	if (w->stopped)
 		return -1;
 	fill_entry(&e, w, KIST_ENTRY_DIR_END, st, via_symlink);

@@ -342,6 +342,14 @@ assert r["elapsed_ms"] <= max(100 * 1.05, 100 + per_file) + 100, r' <<<"$output"
 	registered
 	due
 	krun 0 fixity audit
+	krun 0 fixity history vol/coll/a.txt --format json
+	python3 -c '
+import json, sys
+checks = json.load(sys.stdin)["checks"]
+assert [c["verdict"] for c in checks] == ["registered", "ok"], checks
+for c in checks:
+    assert c["path"] == "coll/a.txt" and c["expected"] == c["found"] == "sha256:" + sys.argv[1], c' \
+		"$(sha vol/coll/a.txt)" <<<"$output"
 	krun 0 fixity history vol/coll/a.txt --format premis
 	printf '%s\n' "$output" >h.xml
 	[ "$(grep -c '<premis:event>' h.xml)" -eq 2 ]
@@ -513,6 +521,18 @@ for d in range(100):
 		# SQLite: one host, and this audit holds its lock: any lease is a dead run's
 		[ "$(sql "SELECT verdict FROM item WHERE path = 'coll/sub/b.txt'")" = ok ]
 	fi
+}
+
+@test "a killed run's lease on a tree does not keep the next run from scanning it; a new file's size is what was read" {
+	registered
+	printf 'new!\n' >vol/coll/n.txt
+	now=$(($(date +%s) * 1000))
+	# a run of this host that is gone (no such process) held the tree
+	sql "UPDATE tree SET lease_owner = '$(hostname):999999999:dead', lease_until = $((now + 3600000))" >/dev/null
+	krun 1 fixity audit --all
+	expect_stderr_has "error: arch:coll/n.txt: not registered"
+	[ "$(sql "SELECT size FROM item WHERE path = 'coll/n.txt'")" = 5 ]
+	[ -z "$(sql "SELECT lease_owner FROM tree WHERE lease_owner IS NOT NULL")" ]
 }
 
 @test "an audit in many small batches checks every due file exactly once and leaves no lease" {

@@ -102,6 +102,60 @@ static void test_symlinks(void **state)
 	free(dir);
 }
 
+/* files_unstated: regular files come from the directory alone (size
+ * unknown, inode from it); the rest of the walk is the same as ever. */
+struct unstated {
+	int files, unknown_size;
+	int inode_ok;
+};
+
+static int record_unstated(void *ctx, const struct kist_walk_entry *e)
+{
+	struct unstated *u = ctx;
+	struct stat st;
+
+	if (e->type != KIST_ENTRY_FILE)
+		return 0;
+	u->files++;
+	u->unknown_size += e->size == UINT64_MAX;
+	u->inode_ok += lstat(e->path, &st) == 0 && st.st_ino == e->ino && S_ISREG(e->mode);
+	return 0;
+}
+
+static void test_files_unstated(void **state)
+{
+	char *dir = make_tree(), *p = NULL;
+	struct seen s = { 0 };
+	struct unstated u = { 0 };
+	struct kist_walk_options opt = { .files_unstated = 1 };
+	struct kist_findings *fs = kist_findings_new();
+	struct kist_error err;
+
+	(void)state;
+	assert_true(asprintf(&p, "%s/link-to-B", dir) > 0);
+	assert_int_equal(symlink("B", p), 0);
+	free(p);
+	assert_int_equal(kist_walk(dir, &opt, record, &s, fs, &err), KIST_OK);
+	assert_string_equal(s.buf, ".hidden;B;a.d/x;b/a;b/z;caf\xc3\xa9;");
+	assert_int_equal(s.dirs, 4);
+	assert_int_equal(s.empty_dirs, 1);
+	/* the symlink is still looked at, and still not followed */
+	assert_true(kist_findings_has(fs, "walk.symlink"));
+	assert_int_equal(kist_findings_count(fs), 1);
+	assert_int_equal(kist_walk(dir, &opt, record_unstated, &u, fs, &err), KIST_OK);
+	assert_int_equal(u.files, 6);
+	assert_int_equal(u.unknown_size, 6);
+	assert_int_equal(u.inode_ok, 6);
+	/* without the option, sizes are known */
+	memset(&u, 0, sizeof(u));
+	assert_int_equal(kist_walk(dir, NULL, record_unstated, &u, fs, &err), KIST_OK);
+	assert_int_equal(u.files, 6);
+	assert_int_equal(u.unknown_size, 0);
+	kist_findings_free(fs);
+	unit_rmtree(dir);
+	free(dir);
+}
+
 static void test_special_files(void **state)
 {
 	char *dir = unit_tmpdir(), *p = NULL;
@@ -245,6 +299,7 @@ int main(void)
 		cmocka_unit_test(test_sorted_order),
 		cmocka_unit_test(test_symlinks),
 		cmocka_unit_test(test_special_files),
+		cmocka_unit_test(test_files_unstated),
 		cmocka_unit_test(test_unreadable_dir),
 		cmocka_unit_test(test_roots),
 		cmocka_unit_test(test_deep_tree),
