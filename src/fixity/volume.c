@@ -8,9 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <kist/uuid.h>
 
 #include "fixity-internal.h"
 
@@ -64,20 +65,6 @@ int fixity_volume_open(const struct fixity_volume *v)
 		return -1;
 	}
 	return fd;
-}
-
-static int make_uuid(char out[37])
-{
-	unsigned char b[16];
-
-	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
-		return -1;
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);   /* version 4 */
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-		 b[13], b[14], b[15]);
-	return 0;
 }
 
 struct vol_rows {
@@ -265,7 +252,7 @@ int kist_fixity_volume_add(struct kist_catalog *cat, const char *name, const cha
 		}
 		/* else: the catalog was lost or is another one: keep the UUID */
 	} else {
-		if (make_uuid(uuid) < 0) {
+		if (kist_uuid4(uuid) < 0) {
 			rc = kist_error_sys(err, errno, "cannot make a UUID");
 			goto out;
 		}

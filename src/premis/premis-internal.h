@@ -15,7 +15,6 @@
 #define PREMIS_LOC "http://id.loc.gov/vocabulary/preservation/"
 
 /* A random (version 4) UUID, 36 characters and a NUL. */
-int premis_uuid(char out[37]);
 /* Now as xs:dateTime with the local zone: 2026-11-27T05:30:00+01:00. */
 void premis_now(char out[40]);
 /* Writes one event element (prefix "premis", declaring the namespace when

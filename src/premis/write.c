@@ -8,13 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <kist/kist.h>
 #include <kist/error.h>
 #include <kist/premis.h>
+#include <kist/uuid.h>
 
 #include "premis-internal.h"
 
@@ -127,54 +127,6 @@ static int identifier(xmlTextWriterPtr w, const char *name, const char *type, co
 
 /* --- identifiers, time, agents --------------------------------------------------- */
 
-/* Random bytes come from a per-thread pool filled 512 bytes at a time: a
- * bag of a million files needs a UUID each, and a getrandom call apiece
- * showed in the profile. The pool is refilled after a fork, so a child
- * never repeats its parent's identifiers. */
-static int random_bytes(unsigned char *out, size_t n)
-{
-	static __thread unsigned char pool[512];
-	static __thread size_t left;
-	static __thread pid_t owner;
-
-	if (owner != getpid())
-		left = 0;
-	if (left < n) {
-		size_t got = 0;
-
-		while (got < sizeof(pool)) {
-			ssize_t r = getrandom(pool + got, sizeof(pool) - got, 0);
-
-			if (r < 0) {
-				if (errno == EINTR)
-					continue;
-				return -1;
-			}
-			got += (size_t)r;
-		}
-		left = sizeof(pool);
-		owner = getpid();
-	}
-	memcpy(out, pool + sizeof(pool) - left, n);
-	memset(pool + sizeof(pool) - left, 0, n);
-	left -= n;
-	return 0;
-}
-
-int premis_uuid(char out[37])
-{
-	unsigned char b[16];
-
-	if (random_bytes(b, sizeof(b)) < 0)
-		return -1;
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);   /* version 4 */
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-		 b[13], b[14], b[15]);
-	return 0;
-}
-
 void premis_now(char out[40])
 {
 	time_t now = time(NULL);
@@ -242,7 +194,7 @@ int premis_write_event(xmlTextWriterPtr w, const struct kist_premis_event *e, in
 	char uuid[37], now[40], detail[128];
 	int outcome = e->outcome;
 
-	if (e->type < 0 || e->type >= KIST_PREMIS_EV_COUNT || premis_uuid(uuid) < 0)
+	if (e->type < 0 || e->type >= KIST_PREMIS_EV_COUNT || kist_uuid4(uuid) < 0)
 		return -1;
 	if (outcome < KIST_PREMIS_SUCCESS || outcome > KIST_PREMIS_FAILURE)
 		outcome = KIST_PREMIS_FAILURE;
@@ -486,7 +438,7 @@ struct kist_premis_writer *kist_premis_writer_new_hashed(int dirfd, const char *
 	}
 	xmlTextWriterSetIndent(pw->w, 1);
 	xmlTextWriterSetIndentString(pw->w, X("  "));
-	if (premis_uuid(uuid) < 0 || xmlTextWriterStartDocument(pw->w, "1.0", "UTF-8", NULL) < 0 ||
+	if (kist_uuid4(uuid) < 0 || xmlTextWriterStartDocument(pw->w, "1.0", "UTF-8", NULL) < 0 ||
 	    xmlTextWriterStartElementNS(pw->w, X("premis"), X("premis"), X(KIST_PREMIS_NS)) < 0 ||
 	    xmlTextWriterWriteAttributeNS(pw->w, X("xmlns"), X("xsi"), NULL, X(PREMIS_XSI)) < 0 ||
 	    xmlTextWriterWriteAttributeNS(pw->w, X("xsi"), X("schemaLocation"), NULL,
@@ -516,7 +468,7 @@ int kist_premis_write_file(struct kist_premis_writer *pw, const struct kist_prem
 	size_t len;
 	int rc;
 
-	if (pw->state != ST_OBJECTS || premis_uuid(uuid) < 0 || !(text = premis_file_object(f, uuid, &len)))
+	if (pw->state != ST_OBJECTS || kist_uuid4(uuid) < 0 || !(text = premis_file_object(f, uuid, &len)))
 		return -1;
 	/* the writer indents an element only after an element ended: after raw
 	 * text it must be told that a line starts again */
