@@ -9,13 +9,8 @@
 #include <kist/identify.h>
 #include <kist/pipeline.h>
 
-#define SIG_HEAD                                                                                  \
-	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"                                            \
-	"<FFSignatureFile DateCreated=\"2026-01-01T00:00:00\" Version=\"7\" "                    \
-	"xmlns=\"http://www.nationalarchives.gov.uk/pronom/SignatureFile\">\n"                    \
-	"<InternalSignatureCollection>\n"
-#define SIG_MID "</InternalSignatureCollection>\n<FileFormatCollection>\n"
-#define SIG_TAIL "</FileFormatCollection>\n</FFSignatureFile>\n"
+#include "signature-file.h"
+
 #define SUB(min, max, seq, frags)                                                                 \
 	"<SubSequence Position=\"1\" SubSeqMinOffset=\"" #min "\" SubSeqMaxOffset=\"" #max "\">"  \
 	"<Sequence>" seq "</Sequence>" frags "</SubSequence>"
