@@ -554,7 +554,6 @@ static int append_tags(struct kist_pack_pass *p, struct kist_findings *fs, struc
 {
 	struct kist_walk_options wo = { .follow_symlinks = 0, .follow_root = 1 };
 	struct kist_consumer consumer = { .open = t_open, .update = t_update, .close = t_close };
-	struct kist_pipeline_options po;
 	struct kist_findings *wf = kist_findings_new();
 	struct kist_hash_item *items = NULL;
 	struct tags t = { .p = p, .fs = fs };
@@ -601,15 +600,7 @@ static int append_tags(struct kist_pack_pass *p, struct kist_findings *fs, struc
 		rc = kist_error_sys(err, errno, "%s", p->bag);
 		goto out;
 	}
-	kist_pipeline_options_init(&po);
-	po.algs = 0;
-	po.jobs = 1;                 /* entries go out in order */
-	po.dirfd = dirfd;
-	po.beneath = 1;
-	po.nofollow = 1;
-	po.consumer = &consumer;
-	consumer.arg = &t;
-	rc = kist_pipeline_run(&po, items, nitems, on_tag_read, &t, err);
+	rc = kist_pack_read_in_order(dirfd, items, nitems, &consumer, &t, on_tag_read, NULL, err);
 	for (; rc == KIST_OK && t.next < t.n && !atomic_load(&p->failed); t.next++)
 		write_header(p, &t.e[t.next]);
 	if (atomic_load(&p->failed))

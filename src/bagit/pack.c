@@ -145,6 +145,24 @@ int kist_pack_write_header(struct archive *a, const char *name, int dir, unsigne
 	return r;
 }
 
+int kist_pack_read_in_order(int dirfd, const struct kist_hash_item *items, size_t n,
+			    struct kist_consumer *consumer, void *arg, kist_result_fn on_result,
+			    struct kist_progress *progress, struct kist_error *err)
+{
+	struct kist_pipeline_options po;
+
+	kist_pipeline_options_init(&po);
+	po.algs = 0;
+	po.jobs = 1;                 /* entries go out in order */
+	po.dirfd = dirfd;
+	po.beneath = 1;
+	po.nofollow = 1;
+	po.consumer = consumer;
+	po.progress = progress;
+	consumer->arg = arg;
+	return kist_pipeline_run(&po, items, n, on_result, arg, err);
+}
+
 static int write_header(struct pack *p, const struct pentry *e)
 {
 	char *name = NULL;
@@ -282,7 +300,6 @@ int kist_bag_pack(const char *path, const char *out, const struct kist_bag_pack_
 {
 	static const struct kist_bag_pack_options defaults = { 0 };
 	struct kist_walk_options wo = { .follow_symlinks = 0, .follow_root = 1 };
-	struct kist_pipeline_options po;
 	struct kist_consumer consumer = { .open = c_open, .update = c_update, .close = c_close };
 	struct kist_hash_item *items = NULL;
 	struct kist_findings *wf = NULL;
@@ -354,18 +371,10 @@ int kist_bag_pack(const char *path, const char *out, const struct kist_bag_pack_
 	fchmod(fd, 0644);
 	if ((rc = kist_pack_writer_open(&p.a, fmt, opt->store, fd, err)) != KIST_OK)
 		goto out;
-	kist_pipeline_options_init(&po);
-	po.algs = 0;
-	po.jobs = 1;                 /* entries go out in order */
-	po.dirfd = dirfd;
-	po.beneath = 1;
-	po.nofollow = 1;
-	po.consumer = &consumer;
-	po.progress = opt->progress;
-	consumer.arg = &p;
 	if (opt->progress)
 		kist_progress_set_total(opt->progress, nitems, 0);
-	rc = kist_pipeline_run(&po, items, nitems, on_result, &p, err);
+	rc = kist_pack_read_in_order(dirfd, items, nitems, &consumer, &p, on_result, opt->progress,
+				     err);
 	if (rc == KIST_OK && !p.write_failed && write_dirs_until(&p, p.n) < 0)
 		p.write_failed = 1;
 	if (rc == KIST_OK && !p.write_failed && archive_write_close(p.a) != ARCHIVE_OK) {

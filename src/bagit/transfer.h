@@ -122,5 +122,11 @@ char *kist_pack_bag_name(const char *path);
  * libarchive's status (below ARCHIVE_WARN: failed, see archive_error_string). */
 int kist_pack_write_header(struct archive *a, const char *name, int dir, unsigned mode, uint64_t size,
 			   int64_t sec, long nsec);
+/* Reads items beneath dirfd one after another, in order, no digests: each
+ * block goes to consumer (which gets arg as its argument), each end to
+ * on_result. How archive entries are written. */
+int kist_pack_read_in_order(int dirfd, const struct kist_hash_item *items, size_t n,
+			    struct kist_consumer *consumer, void *arg, kist_result_fn on_result,
+			    struct kist_progress *progress, struct kist_error *err);
 
 #endif
