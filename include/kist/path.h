@@ -41,6 +41,17 @@ int kist_path_open_dirs(int dirfd, const char *rel, size_t n, mode_t make_mode);
 /* Joins a and b with one '/'; returns malloc'd string or NULL. */
 char *kist_path_join(const char *a, const char *b);
 
+/* A new file beside final, "final.kist-tmp-XXXXXX" with mode 0644, to be
+ * renamed over final once whole; its name goes to *tmp (malloc'd). Until
+ * kist_path_tmp_done, a signal caught by kist_path_tmp_signals removes it.
+ * Returns its descriptor, or -1 with errno set. */
+int kist_path_tmp_beside(const char *final, char **tmp);
+/* tmp was renamed or removed: no signal removes it now. */
+void kist_path_tmp_done(const char *tmp);
+/* From now on SIGINT, SIGTERM and SIGHUP (those not ignored) remove the
+ * temporary files not done, then end the process as the signal would. */
+void kist_path_tmp_signals(void);
+
 /* Length of the valid UTF-8 character at s (1 to 4), or 0 if the bytes
  * there are not one (or len is 0). */
 size_t kist_utf8_char(const char *s, size_t len);

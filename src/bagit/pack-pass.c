@@ -38,6 +38,7 @@
 
 #include <kist/bag.h>
 #include <kist/error.h>
+#include <kist/path.h>
 #include <kist/finding.h>
 #include <kist/pipeline.h>
 #include <kist/transfer.h>
@@ -703,9 +704,7 @@ int kist_pack_pass_new(const char *out, const char *bag, const struct kist_bag_p
 	p->prefix = "";
 	p->buffer_max = getenv("KIST_TEST_PACK_BUFFER") ? strtoull(getenv("KIST_TEST_PACK_BUFFER"), NULL, 10)
 							: BUFFER_MAX;
-	if (!(p->out = strdup(out)) || !(p->bag = strdup(bag)) || !(p->top = kist_pack_bag_name(bag)) ||
-	    asprintf(&p->tmp, "%s.kist-tmp-XXXXXX", out) < 0) {
-		p->tmp = NULL;
+	if (!(p->out = strdup(out)) || !(p->bag = strdup(bag)) || !(p->top = kist_pack_bag_name(bag))) {
 		rc = kist_error_set(err, KIST_FAILED, "out of memory");
 		goto fail;
 	}
@@ -713,13 +712,10 @@ int kist_pack_pass_new(const char *out, const char *bag, const struct kist_bag_p
 		rc = kist_error_set(err, KIST_FAILED, "%s: name the bag by its directory, not '%s'", bag, p->top);
 		goto fail;
 	}
-	if ((p->fd = mkostemp(p->tmp, O_CLOEXEC)) < 0) {
+	if ((p->fd = kist_path_tmp_beside(out, &p->tmp)) < 0) {
 		rc = kist_error_sys(err, errno, "cannot write beside %s", out);
-		free(p->tmp);
-		p->tmp = NULL;
 		goto fail;
 	}
-	fchmod(p->fd, 0644);
 	if ((rc = kist_pack_writer_open(&p->a, p->fmt, p->store, p->fd, err)) != KIST_OK)
 		goto fail;
 	*pass = p;
@@ -739,6 +735,7 @@ void kist_pack_pass_free(struct kist_pack_pass *p)
 		close(p->fd);
 	if (p->tmp && !p->finished)
 		unlink(p->tmp);
+	kist_path_tmp_done(p->tmp);
 	for (size_t i = 0; p->it && i < p->ni; i++)
 		free(p->it[i].buf);
 	free(p->it);

@@ -357,18 +357,10 @@ int kist_bag_pack(const char *path, const char *out, const struct kist_bag_pack_
 			items[nitems].size = p.e[i].size;
 			p.item_entry[nitems++] = i;
 		}
-	if (asprintf(&tmp, "%s.kist-tmp-XXXXXX", out) < 0) {
-		tmp = NULL;
-		rc = kist_error_set(err, KIST_FAILED, "out of memory");
-		goto out;
-	}
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+	if ((fd = kist_path_tmp_beside(out, &tmp)) < 0) {
 		rc = kist_error_sys(err, errno, "cannot write beside %s", out);
-		free(tmp);
-		tmp = NULL;
 		goto out;
 	}
-	fchmod(fd, 0644);
 	if ((rc = kist_pack_writer_open(&p.a, fmt, opt->store, fd, err)) != KIST_OK)
 		goto out;
 	if (opt->progress)
@@ -401,6 +393,7 @@ int kist_bag_pack(const char *path, const char *out, const struct kist_bag_pack_
 		rc = kist_error_sys(err, errno, "cannot write %s", out);
 		goto out;
 	}
+	kist_path_tmp_done(tmp);
 	free(tmp);
 	tmp = NULL;
 	rc = KIST_OK;
@@ -411,6 +404,7 @@ out:
 		close(fd);
 	if (tmp) {
 		unlink(tmp);
+		kist_path_tmp_done(tmp);
 		free(tmp);
 	}
 	for (size_t i = 0; i < p.n; i++)

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <kist/path.h>
 #include <kist/transfer.h>
 #include <kist/profile.h>
 
@@ -459,6 +460,8 @@ int cmd_bag_create(int argc, char **argv)
 		code = stopped_early(findings, code);
 		goto out;
 	}
+	if (pack)
+		kist_path_tmp_signals();   /* interrupted: no half-written archive left */
 	if (pack && (code = pack_start(pack, source, dest, &pass)) != EXIT_OK_) {
 		code = stopped_early(findings, code);
 		goto out;

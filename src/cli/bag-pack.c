@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <kist/path.h>
 #include <kist/transfer.h>
 
 #include "cli.h"
@@ -81,6 +82,7 @@ int cmd_bag_pack(int argc, char **argv)
 	cli_findings_attach(fs, 1);
 	kist_error_clear(&err);
 	o.progress = cli_progress_start(0, 0, 0);
+	kist_path_tmp_signals();   /* interrupted: no half-written archive left */
 	rc = kist_bag_pack(argv[optind], out, &o, fs, &err);
 	cli_progress_stop(o.progress);
 	if (rc == KIST_OK) {

@@ -274,3 +274,34 @@ EOF2
 	same_as_bag src sx/src
 	[ -f sx/src/data/a/empty/.keep ]
 }
+
+# interrupted CMD...: runs kist in the background, sends SIGTERM once the
+# temporary archive beside out.tar exists, and expects kist to end by the
+# signal with no temporary file left.
+interrupted() {
+	"$KIST" "$@" >/dev/null 2>err &
+	local pid=$! i st=0
+	for i in $(seq 1 1000); do
+		compgen -G 'out.tar.kist-tmp-*' >/dev/null && break
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.01
+	done
+	compgen -G 'out.tar.kist-tmp-*' >/dev/null || flunk "no temporary archive seen while kist ran"
+	kill -TERM $pid
+	wait $pid || st=$?
+	[ $st -eq 143 ] || flunk "exit $st, not the signal's 143: $(cat err)"
+	[ ! -e out.tar ] || flunk "an unfinished out.tar was left"
+	left=$(compgen -G 'out.tar.kist-tmp-*' || true)
+	[ -z "$left" ] || flunk "left behind: $left"
+}
+
+@test "create --pack and bag pack stopped by a signal: no temporary archive is left beside OUT" {
+	mkdir src
+	# large enough (sparse, so quick to make) that the archive is being written when the signal comes
+	truncate -s 1G src/zeros.bin
+	printf 'hello\n' >src/hello.txt
+	interrupted bag create -a md5 --link --pack out.tar src bag
+	rm -rf bag
+	krun 0 bag create -a md5 --link src bag
+	interrupted bag pack bag -o out.tar
+}
