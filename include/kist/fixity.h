@@ -23,7 +23,7 @@ struct kist_catalog;
 /* The sentinel file at a volume's root. */
 #define KIST_FIXITY_SENTINEL ".kist-volume"
 /* The schema version this library writes. */
-#define KIST_FIXITY_SCHEMA 3
+#define KIST_FIXITY_SCHEMA 4
 
 /* The default catalog: $KIST_CATALOG, else "sqlite:" under $XDG_DATA_HOME/kist/
  * ($HOME/.local/share/kist/; /var/lib/kist/ for root). malloc'd. */

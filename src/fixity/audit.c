@@ -41,10 +41,9 @@ struct audit {
 	int volfd;
 	struct stat volst;
 	/* A local catalog (SQLite) and this host's lock on the volume held: no
-	 * other audit can take items, so they are not leased one by one; the
-	 * claim walks the due items in order with a cursor instead. */
+	 * other audit can take items, so they are not leased one by one. */
 	int exclusive;
-	int64_t cursor_check, cursor_id;   /* the last item claimed */
+	int64_t cursor_check, cursor_id;   /* the last item claimed: claims go on after it */
 	struct fixity_writer *w;           /* catalog work beside the hashing */
 };
 
@@ -729,52 +728,55 @@ static int write_range(struct audit *a, struct batch *b, size_t from, size_t to,
 	return KIST_FAILED;
 }
 
-/* Claims the next due items (at most limit), oldest check first: with a
- * lease, or under the SQLite host lock after the cursor. */
+/* Claims the next due items (at most limit), oldest check first, after the
+ * cursor (the last item this run claimed): items checked since have a
+ * last_check past due, busy ones and those another worker holds stay behind
+ * it, and no claim walks again over the rows the run has passed (each claim
+ * of a queue kept in item order would otherwise read all the rows leased
+ * before it). With a lease, or under the SQLite host lock, without. */
+#define DUE_AFTER_CURSOR                                                                   \
+	" FROM item WHERE volume_id = $1 AND expected IS NOT NULL AND last_check <= $2"     \
+	" AND (last_check, id) > (CAST($3 AS BIGINT), CAST($4 AS BIGINT))"                  \
+	" AND (lease_until IS NULL OR lease_until < $5) ORDER BY last_check, id LIMIT $6"
+
 static int claim_batch(struct audit *a, struct batch *b, size_t limit, struct kist_error *err)
 {
-	int64_t now = fixity_now_ms(), due = a->opt->all ? a->run_start : now - a->vol->period_ms;
+	int64_t now = fixity_now_ms(),
+		due = a->opt->all ? a->run_start - 1 : now - a->vol->period_ms;
 	char sql[1024];
 	int rc;
 
-	snprintf(sql, sizeof(sql),
-		 "UPDATE item SET lease_owner = $1, lease_until = $2 WHERE id IN (SELECT id FROM item"
-		 " WHERE volume_id = $3 AND expected IS NOT NULL AND last_check %s $4"
-		 " AND (lease_until IS NULL OR lease_until < $5) ORDER BY last_check, id LIMIT $6%s)"
-		 " RETURNING id, path, size, expected, last_check, inode",
-		 a->opt->all ? "<" : "<=", a->cat->db->ops->skip_locked);
 	if (a->exclusive) {
-		/* (last_check, id) after the cursor: items checked since have
-		 * a last_check past due, busy ones stay behind it */
 		rc = fixity_sql(a->cat, claim_row, b, err,
-				"SELECT id, path, size, expected, last_check, inode FROM item"
-				" WHERE volume_id = $1 AND expected IS NOT NULL"
-				" AND last_check <= $2 AND (last_check, id) > ($3, $4)"
-				" AND (lease_until IS NULL OR lease_until < $5)"
-				" ORDER BY last_check, id LIMIT $6", "iiiiii", a->vol->id,
-				a->opt->all ? a->run_start - 1 : due, a->cursor_check, a->cursor_id,
-				now, (int64_t)limit);
-		if (b->oom)
-			rc = kist_error_set(err, KIST_FAILED, "out of memory");
-		if (rc == KIST_OK && b->n) {
-			a->cursor_check = b->c[b->n - 1].last_check;
-			a->cursor_id = b->c[b->n - 1].id;
+				"SELECT id, path, size, expected, last_check, inode" DUE_AFTER_CURSOR,
+				"iiiiii", a->vol->id, due, a->cursor_check, a->cursor_id, now,
+				(int64_t)limit);
+	} else {
+		snprintf(sql, sizeof(sql),
+			 "UPDATE item SET lease_owner = $7, lease_until = $8 WHERE id%sSELECT id"
+			 DUE_AFTER_CURSOR "%s%s RETURNING id, path, size, expected, last_check, inode",
+			 a->cat->db->ops->claim_open, a->cat->db->ops->skip_locked,
+			 a->cat->db->ops->claim_close);
+		rc = fixity_sql(a->cat, claim_row, b, err, sql, "iiiiiisi", a->vol->id, due,
+				a->cursor_check, a->cursor_id, now, (int64_t)limit, a->owner,
+				now + a->lease_ms);
+		if (rc != KIST_OK && !b->oom && b->n == 0 &&
+		    a->cat->db->ops->reconnect(a->cat->db, err) == KIST_OK) {
+			/* the server came back (PostgreSQL restarted): once more */
+			kist_error_clear(err);
+			rc = fixity_sql(a->cat, claim_row, b, err, sql, "iiiiiisi", a->vol->id, due,
+					a->cursor_check, a->cursor_id, now, (int64_t)limit, a->owner,
+					now + a->lease_ms);
 		}
-		return rc;
-	}
-	rc = fixity_sql(a->cat, claim_row, b, err, sql, "siiiii", a->owner, now + a->lease_ms,
-			a->vol->id, due, now, (int64_t)limit);
-	if (rc != KIST_OK && !b->oom && b->n == 0 &&
-	    a->cat->db->ops->reconnect(a->cat->db, err) == KIST_OK) {
-		/* the server came back (PostgreSQL restarted): once more */
-		kist_error_clear(err);
-		rc = fixity_sql(a->cat, claim_row, b, err, sql, "siiiii", a->owner,
-				now + a->lease_ms, a->vol->id, due, now, (int64_t)limit);
+		if (rc == KIST_OK && b->n)
+			qsort(b->c, b->n, sizeof(*b->c), cmp_claimed);   /* RETURNING has no order */
 	}
 	if (b->oom)
 		rc = kist_error_set(err, KIST_FAILED, "out of memory");
-	if (rc == KIST_OK && b->n)
-		qsort(b->c, b->n, sizeof(*b->c), cmp_claimed);
+	if (rc == KIST_OK && b->n) {
+		a->cursor_check = b->c[b->n - 1].last_check;
+		a->cursor_id = b->c[b->n - 1].id;
+	}
 	return rc;
 }
 

@@ -264,6 +264,10 @@ static const char *const sqlite_migrations[] = {
 	"CREATE INDEX check_item ON check_log (item_id, time);",
 	/* 2 -> 3: leased rows only, so releasing and clearing leases is cheap */
 	"CREATE INDEX item_leased ON item (lease_owner) WHERE lease_owner IS NOT NULL;",
+	/* 3 -> 4: the due order whole, (last_check, id), so a claim reads the
+	 * index from its cursor on and stops at its limit, with no sort */
+	"CREATE INDEX item_due_order ON item (volume_id, last_check, id);"
+	"DROP INDEX IF EXISTS item_due;",
 };
 
 static const struct fixity_db_ops sqlite_ops = {
@@ -275,6 +279,8 @@ static const struct fixity_db_ops sqlite_ops = {
 	.reconnect = sq_reconnect,
 	.close = sq_close,
 	.skip_locked = "",
+	.claim_open = " IN (",
+	.claim_close = ")",
 	.collate_bytes = "",
 	.local = 1,
 	.changes = sq_changes,

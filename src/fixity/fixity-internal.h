@@ -27,6 +27,10 @@ struct fixity_db_ops {
 	int (*reconnect)(struct fixity_db *db, struct kist_error *err);
 	void (*close)(struct fixity_db *db);
 	const char *skip_locked;          /* appended to the claiming SELECT */
+	/* Around the claiming SELECT in "UPDATE item ... WHERE id <open> SELECT
+	 * ... <close>": PostgreSQL takes the ids as an array, probing the
+	 * primary key for each, where IN (SELECT) had it hash the whole table. */
+	const char *claim_open, *claim_close;
 	const char *collate_bytes;        /* ORDER BY ... in byte order */
 	/* Statements cost no round trip (SQLite, in process): many rows are
 	 * written with one statement prepared once and run per row, rather
