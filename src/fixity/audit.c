@@ -257,7 +257,7 @@ static int release_leases(struct audit *a)
  * or claim the next batch. Their outcome is taken in (collect) by the
  * auditing thread once the writer is idle, so findings, counts and the
  * budget stay on one thread. */
-enum job_kind { JOB_NONE, JOB_WRITE, JOB_CLAIM };
+enum job_kind { JOB_NONE, JOB_WRITE, JOB_CLAIM, JOB_CHECKPOINT };
 
 struct job {
 	enum job_kind kind;
@@ -283,6 +283,7 @@ struct hashing {
 	struct batch *next;       /* claimed ahead, or being claimed */
 	int next_state;           /* 0 not asked, 1 asked, 2 claimed */
 	int may_claim;            /* cur was not cut: the audit goes on after it */
+	int checkpointed;         /* the catalog's journal folded in during the last batch */
 	/* Claim the next batch once the audit's bytes reach this: at once
 	 * without leases; with leases, when three quarters of cur are read, so
 	 * the next batch's lease does not run out while it waits. */
@@ -400,6 +401,13 @@ static int item_result(void *ctx, const struct kist_hash_result *r)
 			submit(h, JOB_CLAIM, h->next, 0, want);
 		else if (b->done - b->submitted >= FLUSH_EVERY)
 			submit(h, JOB_WRITE, b, b->submitted, b->done);
+		else if (h->next_state == 2 && h->next->n == 0 && !h->checkpointed &&
+			 h->a->cat->db->ops->checkpoint) {
+			/* the last batch: what the journal holds is folded into the
+			 * catalog now, beside the hashing, not when it is closed */
+			h->checkpointed = 1;
+			submit(h, JOB_CHECKPOINT, b, 0, 0);
+		}
 	}
 	return 0;
 }
@@ -792,6 +800,10 @@ static void run_job(void *arg)
 		j->rc = claim_batch(j->a, j->b, j->to, &j->err);
 		return;
 	}
+	if (j->kind == JOB_CHECKPOINT) {
+		j->a->cat->db->ops->checkpoint(j->a->cat->db);
+		return;
+	}
 	if (!volume_still_there(j->a)) {
 		j->offline = 1;
 		j->rc = KIST_OK;
@@ -830,7 +842,7 @@ static int collect(struct hashing *h)
 	enum job_kind kind = j->kind;
 
 	j->kind = JOB_NONE;
-	if (kind == JOB_NONE)
+	if (kind == JOB_NONE || kind == JOB_CHECKPOINT)
 		return KIST_OK;
 	if (j->rc != KIST_OK) {
 		*a->err = j->err;

@@ -221,6 +221,12 @@ static int64_t sq_changes(struct fixity_db *base)
 	return sqlite3_changes(((struct sqlite_db *)base)->h);
 }
 
+static void sq_checkpoint(struct fixity_db *base)
+{
+	sqlite3_wal_checkpoint_v2(((struct sqlite_db *)base)->h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
+				  NULL);
+}
+
 static void sq_close(struct fixity_db *base)
 {
 	struct sqlite_db *db = (struct sqlite_db *)base;
@@ -284,6 +290,7 @@ static const struct fixity_db_ops sqlite_ops = {
 	.collate_bytes = "",
 	.local = 1,
 	.changes = sq_changes,
+	.checkpoint = sq_checkpoint,
 	.migrations = sqlite_migrations,
 	.nmigrations = (int)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0])),
 };

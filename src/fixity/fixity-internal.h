@@ -38,6 +38,10 @@ struct fixity_db_ops {
 	int local;
 	/* Rows the last INSERT/UPDATE/DELETE changed (local backends only). */
 	int64_t (*changes)(struct fixity_db *db);
+	/* Folds the write-ahead journal into the catalog without waiting for
+	 * readers (SQLite), so closing has little left to do; NULL where the
+	 * server does it. */
+	void (*checkpoint)(struct fixity_db *db);
 	/* Schema steps: migrations[i] brings version i to i+1. */
 	const char *const *migrations;
 	int nmigrations;
