@@ -704,6 +704,16 @@ out:
 	return rc;
 }
 
+/* After a failed statement: is there a working connection again (PostgreSQL
+ * restarted)? The caller's error, which says what failed, is left alone. */
+static int reconnected(struct audit *a)
+{
+	struct kist_error ignored;
+
+	kist_error_clear(&ignored);
+	return a->cat->db->ops->reconnect(a->cat->db, &ignored) == KIST_OK;
+}
+
 /* Writes a batch's verdicts [from, to) in one transaction; after a lost
  * connection, once more on a new one. */
 static int write_range(struct audit *a, struct batch *b, size_t from, size_t to,
@@ -729,8 +739,11 @@ static int write_range(struct audit *a, struct batch *b, size_t from, size_t to,
 		if (rc == KIST_OK)
 			return KIST_OK;
 		fixity_rollback(a->cat);
-		if (attempt || a->cat->db->ops->reconnect(a->cat->db, err) != KIST_OK)
+		/* err keeps what went wrong (a full disk, say), not that no
+		 * new connection could be had */
+		if (attempt || !reconnected(a))
 			return KIST_FAILED;
+		kist_error_clear(err);
 		/* reconnected: the leases are still ours until they expire */
 	}
 	return KIST_FAILED;
@@ -768,8 +781,7 @@ static int claim_batch(struct audit *a, struct batch *b, size_t limit, struct ki
 		rc = fixity_sql(a->cat, claim_row, b, err, sql, "iiiiiisi", a->vol->id, due,
 				a->cursor_check, a->cursor_id, now, (int64_t)limit, a->owner,
 				now + a->lease_ms);
-		if (rc != KIST_OK && !b->oom && b->n == 0 &&
-		    a->cat->db->ops->reconnect(a->cat->db, err) == KIST_OK) {
+		if (rc != KIST_OK && !b->oom && b->n == 0 && reconnected(a)) {
 			/* the server came back (PostgreSQL restarted): once more */
 			kist_error_clear(err);
 			rc = fixity_sql(a->cat, claim_row, b, err, sql, "iiiiiisi", a->vol->id, due,
@@ -798,6 +810,8 @@ static void run_job(void *arg)
 	kist_error_clear(&j->err);
 	if (j->kind == JOB_CLAIM) {
 		j->rc = claim_batch(j->a, j->b, j->to, &j->err);
+		if (getenv("KIST_TEST_CLAIM_DELAY_MS"))   /* tests: a slow catalog server */
+			usleep((useconds_t)atoi(getenv("KIST_TEST_CLAIM_DELAY_MS")) * 1000);
 		return;
 	}
 	if (j->kind == JOB_CHECKPOINT) {
@@ -828,7 +842,7 @@ static void submit(struct hashing *h, enum job_kind kind, struct batch *b, size_
 	j->ms_per_row = 0;
 	if (kind == JOB_CLAIM)
 		h->next_state = 1;
-	else
+	else if (kind == JOB_WRITE)
 		b->submitted = to;
 	fixity_writer_submit(h->w, run_job, j);
 }

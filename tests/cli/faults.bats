@@ -102,6 +102,32 @@ for i in range(2000):
 	expect_stdout_has "0 problems, 0 due"
 }
 
+@test "a disk that fills mid-audit: exit 3 saying the disk is full, what was recorded stays, the next run checks each file once" {
+	command -v sqlite3 >/dev/null || skip "sqlite3 (the command) is not installed"
+	require_root_mount size=8m
+	mkdir -p vol/t
+	python3 -c '
+import os
+for i in range(2000):
+    open("vol/t/f%04d" % i, "wb").write(os.urandom(100))'
+	export KIST_CATALOG=sqlite:$PWD/mnt/catalog.sqlite
+	krun 0 fixity volume add v vol
+	krun 0 fixity add vol/t
+	# room for a few batches of verdicts, not for all of them
+	avail=$(df -k --output=avail mnt | tail -1)
+	head -c $(((avail - 300) * 1024)) /dev/zero >mnt/filler
+	run --separate-stderr "$KIST" fixity audit --all
+	expect_status 3
+	expect_stderr_has "the disk is full; what was checked before is recorded"
+	rm mnt/filler
+	[ "$(sqlite3 mnt/catalog.sqlite 'PRAGMA integrity_check')" = ok ]
+	before=$(sqlite3 mnt/catalog.sqlite "SELECT count(*) FROM check_log WHERE verdict = 'ok'")
+	[ "$before" -lt 2000 ] || flunk "every verdict was written: the disk did not fill"
+	krun 0 fixity audit --all
+	expect_stdout_has "checked 2000 files"
+	[ "$(sqlite3 mnt/catalog.sqlite "SELECT count(*) FROM check_log WHERE verdict = 'ok'")" = $((before + 2000)) ]
+}
+
 # --- a read-only destination -------------------------------------------------------
 
 @test "read-only file system: bag create to DEST on it is exit 3 naming EROFS; SOURCE untouched" {
