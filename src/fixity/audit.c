@@ -24,6 +24,8 @@
 
 #include "fixity-internal.h"
 
+#define WRITE_SAMPLES 7
+
 struct audit {
 	struct kist_catalog *cat;
 	const struct kist_fixity_audit_options *opt;
@@ -35,7 +37,12 @@ struct audit {
 	int64_t start_mono, run_start;
 	int64_t lease_ms;
 	int stop;                 /* budget spent or cancelled */
-	double write_ms_per_row;  /* what writing a verdict has cost so far */
+	/* What writing verdicts costs: the median of the last few writes, per
+	 * verdict and per write, so that one write slowed by a sync or a busy
+	 * core neither ends a budgeted run early nor lets it overrun. */
+	double write_ms_per_row, write_ms;
+	double recent_row[WRITE_SAMPLES], recent_job[WRITE_SAMPLES];
+	unsigned nrecent;
 	/* the volume being audited */
 	struct fixity_volume *vol;
 	int volfd;
@@ -53,6 +60,44 @@ static int64_t mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The same clock to the microsecond, for what a write costs. */
+static double mono_ms_exact(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+static double median(const double *v, unsigned n)
+{
+	double s[WRITE_SAMPLES];
+
+	memcpy(s, v, n * sizeof(*s));
+	qsort(s, n, sizeof(*s), cmp_double);
+	return s[n / 2];
+}
+
+/* Takes in what a write of verdicts cost. */
+static void note_write(struct audit *a, double ms_per_row, double ms)
+{
+	unsigned n;
+
+	a->recent_row[a->nrecent % WRITE_SAMPLES] = ms_per_row;
+	a->recent_job[a->nrecent % WRITE_SAMPLES] = ms;
+	a->nrecent++;
+	n = a->nrecent < WRITE_SAMPLES ? a->nrecent : WRITE_SAMPLES;
+	a->write_ms_per_row = median(a->recent_row, n);
+	a->write_ms = median(a->recent_job, n);
 }
 
 static int64_t elapsed(const struct audit *a)
@@ -266,7 +311,7 @@ struct job {
 	size_t from, to;
 	int rc;
 	int offline;              /* the volume went away: nothing written */
-	double ms_per_row;
+	double ms, ms_per_row;    /* a write's cost, whole and per verdict */
 	struct kist_error err;
 };
 
@@ -379,8 +424,9 @@ static int item_result(void *ctx, const struct kist_hash_result *r)
 		return h->cancel = 1;
 	/* the verdicts still to write count against the budget too */
 	if (h->a->opt->budget_ms &&
-	    elapsed(h->a) + (int64_t)((double)unwritten(h) * h->a->write_ms_per_row) >=
-		    h->a->opt->budget_ms) {
+	    (double)elapsed(h->a) + (double)unwritten(h) * h->a->write_ms_per_row +
+			    (fixity_writer_busy(h->w) ? h->a->write_ms : 0) >=
+		    (double)h->a->opt->budget_ms) {
 		h->a->stop = h->a->res->budget_spent = 1;
 		return h->cancel = 1;
 	}
@@ -805,7 +851,7 @@ static int claim_batch(struct audit *a, struct batch *b, size_t limit, struct ki
 static void run_job(void *arg)
 {
 	struct job *j = arg;
-	int64_t t0 = mono_ms();
+	double t0 = mono_ms_exact();
 
 	kist_error_clear(&j->err);
 	if (j->kind == JOB_CLAIM) {
@@ -824,7 +870,8 @@ static void run_job(void *arg)
 		return;
 	}
 	j->rc = write_range(j->a, j->b, j->from, j->to, &j->err);
-	j->ms_per_row = (double)(mono_ms() - t0) / (double)(j->to - j->from);
+	j->ms = mono_ms_exact() - t0;
+	j->ms_per_row = j->ms / (double)(j->to - j->from);
 }
 
 /* Hands a job to the writer (the last one must have been collected). */
@@ -839,7 +886,7 @@ static void submit(struct hashing *h, enum job_kind kind, struct batch *b, size_
 	j->to = to;
 	j->rc = KIST_OK;
 	j->offline = 0;
-	j->ms_per_row = 0;
+	j->ms = j->ms_per_row = 0;
 	if (kind == JOB_CLAIM)
 		h->next_state = 1;
 	else if (kind == JOB_WRITE)
@@ -870,8 +917,7 @@ static int collect(struct hashing *h)
 		h->offline = 1;
 		return KIST_OK;
 	}
-	a->write_ms_per_row = a->write_ms_per_row ? (a->write_ms_per_row + j->ms_per_row) / 2
-						  : j->ms_per_row;
+	note_write(a, j->ms_per_row, j->ms);
 	j->b->written = j->to;
 	for (size_t i = j->from; i < j->to; i++) {
 		struct claimed *c = &j->b->c[i];
