@@ -78,7 +78,9 @@ teardown() {
 	expect_validates mnt/bag
 }
 
-@test "full disk: fixity audit cannot record its checks: exit 3 naming the disk, the catalog whole; the next run carries on" {
+# catalog_on_small_disk: a catalog on an 8 MiB tmpfs at mnt, and on it the
+# volume vol with 2,000 files of 100 random bytes registered.
+catalog_on_small_disk() {
 	command -v sqlite3 >/dev/null || skip "sqlite3 (the command) is not installed"
 	require_root_mount size=8m
 	mkdir -p vol/t
@@ -89,6 +91,10 @@ for i in range(2000):
 	export KIST_CATALOG=sqlite:$PWD/mnt/catalog.sqlite
 	krun 0 fixity volume add v vol
 	krun 0 fixity add vol/t
+}
+
+@test "full disk: fixity audit cannot record its checks: exit 3 naming the disk, the catalog whole; the next run carries on" {
+	catalog_on_small_disk
 	head -c 30000000 /dev/zero >mnt/filler 2>/dev/null || true
 	run --separate-stderr "$KIST" fixity audit --all
 	expect_status 3
@@ -103,16 +109,7 @@ for i in range(2000):
 }
 
 @test "a disk that fills mid-audit: exit 3 saying the disk is full, what was recorded stays, the next run checks each file once" {
-	command -v sqlite3 >/dev/null || skip "sqlite3 (the command) is not installed"
-	require_root_mount size=8m
-	mkdir -p vol/t
-	python3 -c '
-import os
-for i in range(2000):
-    open("vol/t/f%04d" % i, "wb").write(os.urandom(100))'
-	export KIST_CATALOG=sqlite:$PWD/mnt/catalog.sqlite
-	krun 0 fixity volume add v vol
-	krun 0 fixity add vol/t
+	catalog_on_small_disk
 	# room for a few batches of verdicts, not for all of them
 	avail=$(df -k --output=avail mnt | tail -1)
 	head -c $(((avail - 300) * 1024)) /dev/zero >mnt/filler
